@@ -1,0 +1,3 @@
+from martlake.cli.app import console_main
+
+console_main()

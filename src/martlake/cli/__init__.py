@@ -1,0 +1,1 @@
+"""The `martlake` command line: a thin skin over the library."""

@@ -1,0 +1,287 @@
+"""`martlake`: ingest, model, check and publish a shop's data with one command."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import click
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from martlake import __version__
+from martlake.cli._render import RichProgress, fmt_seconds, styled
+from martlake.config import load_project, redact
+from martlake.errors import MartlakeError
+
+app = typer.Typer(
+    name="martlake",
+    help=__doc__,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+sandbox_app = typer.Typer(help="The simulated business and its local API emulators.")
+app.add_typer(sandbox_app, name="sandbox")
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+ProjectDir = Annotated[
+    Path,
+    typer.Option(
+        "--project-dir",
+        "-p",
+        envvar="MARTLAKE_PROJECT_DIR",
+        help="Project directory (holds martlake.toml).",
+        show_default=False,
+    ),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"martlake {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        int,
+        typer.Option("--verbose", "-v", count=True, help="More log output (-vv for debug)."),
+    ] = 0,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(
+        level=level,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False, markup=False)],
+        force=True,
+    )
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
+    example: Annotated[
+        str,
+        typer.Option(
+            "--example", "-e", envvar="MARTLAKE_EXAMPLE", help="Template: blank or dtc_brand."
+        ),
+    ] = "blank",
+    force: Annotated[bool, typer.Option(help="Overwrite an existing martlake.toml.")] = False,
+) -> None:
+    """Create a project: martlake.toml, .martlake/secrets.toml and a .gitignore.
+
+    Example: martlake init demo --example dtc_brand
+    """
+    from martlake.examples import create_project
+
+    written = create_project(directory, example, force=force)
+    console.print(f"Created {len(written)} files in {directory}/ from the `{example}` example.")
+    console.print(f"Next: cd {directory} && martlake run")
+
+
+@app.command()
+def run(
+    project_dir: ProjectDir = Path("."),
+    skip_extract: Annotated[bool, typer.Option(help="Skip reading the sources.")] = False,
+    skip_load: Annotated[bool, typer.Option(help="Skip loading into the raw zone.")] = False,
+    skip_transform: Annotated[bool, typer.Option(help="Skip the dbt build.")] = False,
+    skip_quality: Annotated[bool, typer.Option(help="Skip the data-quality checks.")] = False,
+    skip_publish: Annotated[bool, typer.Option(help="Skip writing the output files.")] = False,
+    from_step: Annotated[
+        str | None,
+        typer.Option("--from", envvar="MARTLAKE_FROM", help="Start at this step."),
+    ] = None,
+    only: Annotated[
+        str | None, typer.Option(envvar="MARTLAKE_ONLY", help="Run this step alone.")
+    ] = None,
+    start_date: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Backfill: re-read sources from this day."),
+    ] = None,
+    end_date: Annotated[
+        datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Backfill: read sources up to this day."),
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option(help="Ignore watermarks and rebuild every model.")
+    ] = False,
+) -> None:
+    """Run the pipeline: extract → load → transform → quality → publish.
+
+    Exit code 0 when everything passed, 1 when a model or a CRITICAL check failed, 2 when the
+    run could not complete (configuration, source, warehouse, another run holding the lock).
+
+    Example: martlake run --skip-publish
+    """
+    from martlake.pipeline import RunOptions, run_pipeline
+
+    flags = {
+        "extract": skip_extract,
+        "load": skip_load,
+        "transform": skip_transform,
+        "quality": skip_quality,
+        "publish": skip_publish,
+    }
+    options = RunOptions(
+        skip=frozenset(step for step, on in flags.items() if on),
+        from_step=from_step,
+        only=only,
+        start_date=_day(start_date),
+        end_date=_day(end_date),
+        full_refresh=full_refresh,
+    )
+    project = load_project(project_dir)
+    result = run_pipeline(project, options, progress=RichProgress(console))
+    bad = [c for c in result.checks if c.severity.rank >= 3]
+    for check in bad:
+        console.print(f"  {styled(check.severity.value)} {check.check}: {check.message}")
+    where = f"; outputs in {result.output_dir}" if result.output_dir else ""
+    verdict = "ok" if result.exit_code == 0 else "failed"
+    console.print(f"Run {result.run_id} {styled(verdict)}{where}")
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def status(
+    project_dir: ProjectDir = Path("."),
+    limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+) -> None:
+    """Show the last runs, the steps of the latest one and the current check results.
+
+    Example: martlake status --limit 5
+    """
+    from martlake.pipeline import latest_checks, recent_runs, step_log
+
+    project = load_project(project_dir)
+    runs = recent_runs(project, limit)
+    if not runs:
+        console.print("No runs yet: `martlake run` starts the first one.")
+        return
+    table = Table(title="Runs")
+    for col in ("run", "started (UTC)", "duration", "status", "exit", "steps"):
+        table.add_column(col)
+    for r in runs:
+        duration = (
+            (r["finished_at"] - r["started_at"]).total_seconds() if r["finished_at"] else None
+        )
+        table.add_row(
+            r["run_id"],
+            f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
+            fmt_seconds(duration),
+            styled(r["status"]),
+            "" if r["exit_code"] is None else str(r["exit_code"]),
+            r["steps"] or "",
+        )
+    console.print(table)
+    latest = runs[0]
+    if latest["message"]:
+        console.print(f"Last run stopped: {latest['message']}")
+    steps = Table(title=f"Steps of {latest['run_id']}")
+    for col in ("step", "status", "duration", "rows", "message"):
+        steps.add_column(col)
+    for step, state, seconds, rows, message in step_log(project, latest["run_id"]):
+        steps.add_row(
+            step, styled(state), fmt_seconds(seconds), "" if rows is None else f"{rows:,}",
+            message or "",
+        )
+    console.print(steps)
+    checks = latest_checks(project)
+    if checks:
+        table = Table(title="Checks")
+        for col in ("check", "table", "severity", "message"):
+            table.add_column(col)
+        for c in checks:
+            table.add_row(c.check, c.table, styled(c.severity.value), c.message)
+        console.print(table)
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    project_dir: ProjectDir = Path("."),
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="MARTLAKE_SANDBOX_PORT", help="Port.")] = 8765,
+) -> None:
+    """Serve the project's simulated business over the Shopify and Meta API emulators.
+
+    Uses the [sandbox] section of the project (or the defaults outside a project) and runs
+    until interrupted.
+
+    Example: martlake sandbox serve --port 8765
+    """
+    from martlake.config import CONFIG_FILE, Project, Settings
+    from martlake.pipeline import simulator_config
+    from martlake.sandbox import (
+        SANDBOX_META_TOKEN,
+        SANDBOX_SHOPIFY_TOKEN,
+        Business,
+        EmulatorServer,
+    )
+
+    if (project_dir / CONFIG_FILE).is_file():
+        project = load_project(project_dir)
+    else:
+        project = Project(root=project_dir.resolve(), settings=Settings())
+    config = simulator_config(project)
+    server = EmulatorServer(Business(config), host=host, port=port)
+    server.start()
+    console.print(f"Sandbox: {config.start_date} … {config.end_date}, seed {config.seed}")
+    console.print(f"  Shopify  {server.shopify_base_url}  token {SANDBOX_SHOPIFY_TOKEN}")
+    console.print(f"  Meta     {server.meta_base_url}  token {SANDBOX_META_TOKEN}")
+    console.print("Press Ctrl-C to stop.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def _day(value: datetime | None) -> date | None:
+    return value.date() if value else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the exit code instead of raising `SystemExit`."""
+    try:
+        code: Any = app(args=argv, prog_name="martlake", standalone_mode=False)
+    except MartlakeError as exc:
+        err_console.print(f"[bold red]error:[/] {redact(str(exc))}", soft_wrap=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err_console.print("[bold red]aborted[/]")
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except Exception:  # noqa: BLE001 - last resort: a bug, shown with its traceback
+        err_console.print(redact(traceback.format_exc()))
+        err_console.print(
+            "[bold red]error:[/] unexpected failure (a bug in martlake): please report it "
+            "with the traceback above"
+        )
+        return 2
+    return code if isinstance(code, int) else 0
+
+
+def console_main() -> None:
+    """The `martlake` executable."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    console_main()

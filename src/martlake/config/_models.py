@@ -1,0 +1,134 @@
+"""Typed settings: one model per section of `martlake.toml`."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+DEFAULT_REPORT_MODELS = (
+    "shopify_daily_metrics",
+    "marketing_unified",
+    "facebook_unified",
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class ProjectSettings(_Section):
+    """`[project]`: who this project is for."""
+
+    name: str = "martlake"
+    """Shown in reports and run logs."""
+
+
+class WarehouseSettings(_Section):
+    """`[warehouse]`: where the data lands."""
+
+    engine: Literal["duckdb"] = "duckdb"
+    """Only `duckdb` for now; BigQuery is planned."""
+    path: Path = Path("warehouse.duckdb")
+    """DuckDB file, relative to the project directory."""
+
+
+class ShopifySettings(_Section):
+    """`[sources.shopify]`: a Shopify store read through the Admin REST API."""
+
+    shop: str
+    """The store's `*.myshopify.com` domain."""
+    access_token: SecretStr | None = None
+    """Admin API access token (`shpat_…`); keep it in `.martlake/secrets.toml`."""
+    api_version: str = "2024-10"
+    lookback_days: int = Field(default=7, ge=0)
+    """Each run re-reads orders updated since the last watermark minus this many days."""
+    start_date: date | None = None
+    """First day to load on the very first run; default: everything."""
+    page_size: int = Field(default=250, ge=1, le=250)
+    base_url: str | None = None
+    """Override `https://<shop>` (proxies, the sandbox)."""
+
+
+class MetaAdsSettings(_Section):
+    """`[sources.meta_ads]`: Meta (Facebook/Instagram) ad accounts via the Marketing API."""
+
+    account_ids: list[str] = Field(min_length=1)
+    """Ad account ids, with or without the `act_` prefix."""
+    access_token: SecretStr | None = None
+    """System-user or long-lived token with `ads_read`; keep it in `.martlake/secrets.toml`."""
+    api_version: str = "v21.0"
+    lookback_days: int = Field(default=28, ge=0)
+    """Meta restates conversions for up to 28 days, so each run re-reads that window."""
+    start_date: date | None = None
+    """First day to load on the very first run; default: 37 months ago (Meta's limit)."""
+    page_size: int = Field(default=500, ge=1, le=5000)
+    base_url: str | None = None
+    """Override `https://graph.facebook.com` (proxies, the sandbox)."""
+
+
+class SourcesSettings(_Section):
+    """`[sources.*]`: one table per connected source."""
+
+    shopify: ShopifySettings | None = None
+    meta_ads: MetaAdsSettings | None = None
+
+
+class SandboxSettings(_Section):
+    """`[sandbox]`: serve a simulated business from local emulators instead of the real APIs."""
+
+    enabled: bool = False
+    seed: int = 42
+    start_date: date | None = None
+    """First simulated day; default: `days` before `end_date`."""
+    end_date: date | None = None
+    """Last simulated day; default: yesterday in the shop's timezone."""
+    days: int = Field(default=365, ge=1)
+    orders_per_day: float = Field(default=300, gt=0)
+    growth: float = Field(default=0.25, ge=-0.9, le=10)
+    timezone: str = "America/New_York"
+    currency: str = "USD"
+
+
+class FreshnessSettings(_Section):
+    """`[quality.freshness]`: age of the newest load in each raw table."""
+
+    warn_after_hours: float = Field(default=24, gt=0)
+    critical_after_hours: float = Field(default=48, gt=0)
+
+
+class QualitySettings(_Section):
+    """`[quality]`: data-quality checks."""
+
+    freshness: FreshnessSettings = FreshnessSettings()
+
+
+class PublishSettings(_Section):
+    """`[publish]`: the files each run writes."""
+
+    output_dir: Path = Path("martlake_output")
+    """Relative to the project directory; each run writes into `<output_dir>/<run date>/`."""
+    models: list[str] = Field(default_factory=lambda: list(DEFAULT_REPORT_MODELS))
+    """Marts exported as workbook sheets and CSV files."""
+    formats: list[Literal["xlsx", "csv"]] = Field(default_factory=lambda: ["xlsx", "csv"])
+
+
+class PrivacySettings(_Section):
+    """`[privacy]`: how PII is hashed before it reaches the warehouse."""
+
+    default_phone_country_code: str = Field(default="1", pattern=r"^[1-9][0-9]{0,2}$")
+    """Calling code assumed for phone numbers written without one (`1` = US/Canada)."""
+
+
+class Settings(_Section):
+    """The whole configuration of one martlake project."""
+
+    project: ProjectSettings = ProjectSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+    sources: SourcesSettings = SourcesSettings()
+    sandbox: SandboxSettings = SandboxSettings()
+    quality: QualitySettings = QualitySettings()
+    publish: PublishSettings = PublishSettings()
+    privacy: PrivacySettings = PrivacySettings()

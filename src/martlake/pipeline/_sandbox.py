@@ -1,0 +1,70 @@
+"""Point the configured sources at local emulators when `[sandbox] enabled = true`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from martlake.config import Project
+
+if TYPE_CHECKING:
+    from martlake.sandbox import SimulatorConfig
+
+DEFAULT_SHOP = "dtc-brand.myshopify.com"
+DEFAULT_META_ACCOUNT = "1234567890"
+
+
+def simulator_config(project: Project, today: datetime | None = None) -> SimulatorConfig:
+    """The simulated business a project's `[sandbox]` section describes."""
+    from martlake.sandbox import SimulatorConfig
+
+    box = project.settings.sandbox
+    sources = project.settings.sources
+    now = today or datetime.now(UTC)
+    end = box.end_date or (now.astimezone(ZoneInfo(box.timezone)).date() - timedelta(days=1))
+    start = box.start_date or end - timedelta(days=box.days - 1)
+    return SimulatorConfig(
+        seed=box.seed,
+        start_date=start,
+        end_date=end,
+        orders_per_day=box.orders_per_day,
+        growth=box.growth,
+        timezone=box.timezone,
+        currency=box.currency,
+        shop_domain=sources.shopify.shop if sources.shopify else DEFAULT_SHOP,
+        meta_account_id=(
+            sources.meta_ads.account_ids[0].removeprefix("act_")
+            if sources.meta_ads
+            else DEFAULT_META_ACCOUNT
+        ),
+    )
+
+
+def configured_sources(project: Project) -> dict[str, Any]:
+    """Source name to its settings section, for every configured source."""
+    sources = project.settings.sources
+    return {
+        name: cfg
+        for name in type(sources).model_fields
+        if (cfg := getattr(sources, name)) is not None
+    }
+
+
+@contextmanager
+def source_settings(project: Project) -> Iterator[dict[str, Any]]:
+    """Yield each configured source's settings, served by emulators in sandbox mode."""
+    sources = configured_sources(project)
+    if not project.settings.sandbox.enabled:
+        yield sources
+        return
+    from martlake.sandbox import Business, EmulatorServer
+
+    with EmulatorServer(Business(simulator_config(project))) as server:
+        urls = {"shopify": server.shopify_base_url, "meta_ads": server.meta_base_url}
+        yield {
+            name: cfg.model_copy(update={"base_url": urls[name]}) if name in urls else cfg
+            for name, cfg in sources.items()
+        }

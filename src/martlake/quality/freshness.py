@@ -1,0 +1,78 @@
+"""Freshness: how long ago each raw table last received rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from martlake.config import FreshnessSettings
+from martlake.quality._results import CheckResult, Severity
+from martlake.warehouse import DuckDBWarehouse
+
+CHECK = "freshness"
+
+
+def freshness_severity(age_hours: float, settings: FreshnessSettings) -> Severity:
+    """OK below the warn threshold, WARN from it, CRITICAL from the critical threshold.
+
+    >>> s = FreshnessSettings()
+    >>> [freshness_severity(h, s).value for h in (23.99, 24, 47.99, 48)]
+    ['OK', 'WARN', 'WARN', 'CRITICAL']
+    """
+    if age_hours >= settings.critical_after_hours:
+        return Severity.CRITICAL
+    if age_hours >= settings.warn_after_hours:
+        return Severity.WARN
+    return Severity.OK
+
+
+def freshness_checks(
+    warehouse: DuckDBWarehouse,
+    expected: Iterable[tuple[str, str]],
+    settings: FreshnessSettings,
+    now: datetime | None = None,
+) -> list[CheckResult]:
+    """Check every raw table (`raw_*` schemas) plus the `expected` ones that may be missing.
+
+    Age is `now - max(_ingested_at)`. A missing or empty table is CRITICAL.
+    """
+    now = now or datetime.now(UTC)
+    present = {
+        (s, t)
+        for s, t in warehouse.tables()
+        if s.startswith("raw_") and not t.startswith("_dlt")
+    }
+    results = []
+    for schema, table in sorted(present | set(expected)):
+        name = f"{schema}.{table}"
+        if (schema, table) not in present:
+            results.append(
+                CheckResult(
+                    CHECK, name, Severity.CRITICAL,
+                    f"`{name}` does not exist: run `martlake run` to load it",
+                )
+            )
+            continue
+        rows, newest = warehouse.query(
+            f'select count(*), max("_ingested_at") from "{schema}"."{table}"'
+        )[0]
+        if rows == 0 or newest is None:
+            results.append(
+                CheckResult(CHECK, name, Severity.CRITICAL, f"`{name}` is empty", observed=None)
+            )
+            continue
+        age = (now - newest).total_seconds() / 3600
+        severity = freshness_severity(age, settings)
+        results.append(
+            CheckResult(
+                CHECK,
+                name,
+                severity,
+                f"`{name}` last loaded {age:.1f} h ago",
+                observed=round(age, 3),
+                warn_threshold=settings.warn_after_hours,
+                critical_threshold=settings.critical_after_hours,
+                checked_at=now,
+            )
+        )
+    return results

@@ -1,0 +1,137 @@
+"""Compact internal records the simulator generates and the renderers turn into API JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from martlake.sandbox._catalog import Ad, Campaign, DiscountCode, Product, Variant
+
+Address = tuple[str, str, str, str, str, str, str]
+"""first_name, last_name, address1, city, province_code, country_code, zip."""
+Phone = tuple[str, str, str]
+"""country code, area code, subscriber number (digits only)."""
+
+
+@dataclass(slots=True)
+class Customer:
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    email_canonical: str
+    phone: Phone | None
+    phone_style: int
+    created_at: str
+    address: Address
+
+
+@dataclass(slots=True)
+class Line:
+    id: int
+    product: Product
+    variant: Variant
+    quantity: int
+    price: int
+    gross: int
+    discount: int
+    tax: int
+
+
+@dataclass(slots=True)
+class Refund:
+    id: int
+    line_item_id: int
+    refund_line_id: int
+    transaction_id: int
+    quantity: int
+    subtotal: int
+    tax: int
+    full: bool
+    ts: int
+    local_date: date
+    note: str | None
+
+
+@dataclass(slots=True)
+class Order:
+    seq: int
+    id: int
+    number: int
+    ts: int
+    created_at: str
+    local_date: date
+    customer: Customer | None
+    is_new_customer: bool
+    email: str
+    phone: str | None
+    address: Address
+    lines: list[Line]
+    gross: int
+    discount: int
+    subtotal: int
+    shipping: int
+    tax: int
+    total: int
+    code: DiscountCode | None
+    landing_site: str | None
+    referring_site: str | None
+    channel: str
+    campaign_id: str | None
+    fulfilled_ts: int
+    refund: Refund | None
+
+
+@dataclass(slots=True)
+class Insight:
+    day: date
+    day_start_ts: int
+    day_end_ts: int
+    campaign: Campaign
+    ad: Ad
+    spend: int
+    impressions: int
+    clicks: int
+    link_clicks: int
+    landing_page_views: int
+    add_to_carts: int
+    purchases: int
+    purchase_value: int
+
+    def scaled(self, fraction: float) -> Insight:
+        """This row as reported part-way through its day."""
+
+        def part(value: int) -> int:
+            return int(value * fraction)
+
+        purchases = part(self.purchases)
+        return Insight(
+            self.day,
+            self.day_start_ts,
+            self.day_end_ts,
+            self.campaign,
+            self.ad,
+            part(self.spend),
+            part(self.impressions),
+            part(self.clicks),
+            part(self.link_clicks),
+            part(self.landing_page_views),
+            part(self.add_to_carts),
+            purchases,
+            self.purchase_value * purchases // self.purchases if self.purchases else 0,
+        )
+
+
+@dataclass(slots=True)
+class Dataset:
+    """What exists at `as_of`: visible orders (by id) and insight rows (by day, ad)."""
+
+    orders: list[Order]
+    insights: list[Insight]
+    as_of_ts: float
+    timezone: str
+    currency: str
+    shop_domain: str
+    shop_name: str
+    account_id: str
+    account_name: str

@@ -1,0 +1,295 @@
+"""One loopback HTTP server hosting every API emulator under its own prefix."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Literal
+from urllib.parse import parse_qsl, urlsplit
+
+from martlake.sandbox.emulators._http import Headers, Request, Response, json_response
+from martlake.sandbox.emulators.meta_ads import SANDBOX_META_TOKEN, MetaAdsApp
+from martlake.sandbox.emulators.shopify import SANDBOX_SHOPIFY_TOKEN, ShopifyApp
+from martlake.sandbox.simulator import Business
+
+logger = logging.getLogger(__name__)
+
+Api = Literal["shopify", "meta"]
+FaultKind = Literal["rate_limit", "server_error"]
+RequestLogEntry = tuple[str, str, dict[str, str]]
+
+
+@dataclass
+class Fault:
+    """A scripted failure: the next `remaining` matching requests get it instead of data."""
+
+    api: Api
+    kind: FaultKind
+    remaining: int
+    retry_after: float
+    path_contains: str | None = None
+
+
+def _fault_response(fault: Fault, account_id: str) -> Response:
+    if fault.api == "shopify":
+        if fault.kind == "rate_limit":
+            return json_response(
+                429,
+                {
+                    "errors": "Exceeded 2 calls per second for api client. Reduce request rates "
+                    "to resume uninterrupted service."
+                },
+                [
+                    ("Retry-After", f"{fault.retry_after:.1f}"),
+                    ("X-Shopify-Shop-Api-Call-Limit", "40/40"),
+                ],
+            )
+        return json_response(500, {"errors": "Internal Server Error"})
+    if fault.kind == "rate_limit":
+        usage = (
+            f'{{"{account_id}":[{{"type":"ads_insights","call_count":100,"total_cputime":40,'
+            f'"total_time":40,"estimated_time_to_regain_access":'
+            f"{math.ceil(fault.retry_after / 60)}}}]}}"
+        )
+        return json_response(
+            400,
+            {
+                "error": {
+                    "message": "(#80004) There have been too many calls to this ad-account. "
+                    "Wait a bit and try again. For more info, please refer to "
+                    "https://developers.facebook.com/docs/graph-api/overview/rate-limiting"
+                    "#ads-management.",
+                    "type": "OAuthException",
+                    "code": 80004,
+                    "error_subcode": 2446079,
+                    "fbtrace_id": "AsbXfaultsandbox",
+                }
+            },
+            [("x-business-use-case-usage", usage)],
+        )
+    return json_response(
+        500,
+        {
+            "error": {
+                "message": "An unexpected error has occurred. Please retry your request later.",
+                "type": "OAuthException",
+                "is_transient": True,
+                "code": 2,
+                "fbtrace_id": "AsbXfaultsandbox",
+            }
+        },
+    )
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    emulator: EmulatorServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "martlake-sandbox/1"
+    timeout = 60
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        logger.debug("%s " + format, self.address_string(), *args)
+
+    def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        host = self.headers.get("Host") or self.server.emulator.base_url.removeprefix("http://")
+        response = self.server.emulator._respond(
+            self.command, url.path, query, Headers(self.headers.items()), f"http://{host}"
+        )
+        self.send_response(response.status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(response.body)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
+
+
+class EmulatorServer:
+    """Shopify and Meta emulators for one `Business`, on a loopback HTTP server.
+
+    Shopify lives under `/shopify` (`shopify_base_url` replaces `https://<shop>`), Meta under
+    `/meta` (replaces `https://graph.facebook.com`). Use as a context manager, or call
+    `start()`/`stop()`; `serve_forever()` blocks until Ctrl-C.
+
+    Args:
+        business: The simulated business to serve.
+        host: Interface to bind; keep the loopback default.
+        port: TCP port; 0 picks a free one (see `base_url`).
+        shopify_token: The only Shopify access token accepted.
+        meta_token: The only Meta access token accepted.
+        warm: Generate the business in `start()` rather than on the first request.
+
+    Example:
+        >>> from datetime import date
+        >>> import httpx
+        >>> from martlake.sandbox import SANDBOX_SHOPIFY_TOKEN, Business, SimulatorConfig
+        >>> cfg = SimulatorConfig(start_date=date(2025, 1, 1), end_date=date(2025, 1, 3),
+        ...                       orders_per_day=5)
+        >>> with EmulatorServer(Business(cfg)) as server:
+        ...     r = httpx.get(f"{server.shopify_base_url}/admin/api/2024-10/shop.json",
+        ...                   headers={"X-Shopify-Access-Token": SANDBOX_SHOPIFY_TOKEN})
+        >>> r.json()["shop"]["iana_timezone"]
+        'America/New_York'
+    """
+
+    def __init__(
+        self,
+        business: Business,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        shopify_token: str = SANDBOX_SHOPIFY_TOKEN,
+        meta_token: str = SANDBOX_META_TOKEN,
+        warm: bool = True,
+    ) -> None:
+        self.business = business
+        self.host = host
+        self.port = port
+        self.warm = warm
+        self.shopify = ShopifyApp(business, shopify_token)
+        self.meta = MetaAdsApp(business, meta_token)
+        self.request_log: list[RequestLogEntry] = []
+        self._faults: list[Fault] = []
+        self._faults_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """`http://host:port` of the running server."""
+        if self._server is None:
+            raise RuntimeError("EmulatorServer is not started: call start() or use `with`.")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def shopify_base_url(self) -> str:
+        """What to use instead of `https://<shop>.myshopify.com`."""
+        return f"{self.base_url}/shopify"
+
+    @property
+    def meta_base_url(self) -> str:
+        """What to use instead of `https://graph.facebook.com`."""
+        return f"{self.base_url}/meta"
+
+    def start(self) -> EmulatorServer:
+        """Bind the port and serve in a background thread; returns self."""
+        if self._server is not None:
+            return self
+        if self.warm:
+            self.shopify.prepare()
+        server = _Server((self.host, self.port), _Handler)
+        server.emulator = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="martlake-sandbox-http",
+            daemon=True,
+        )
+        self._thread.start()
+        logger.info("sandbox emulators listening on %s", self.base_url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def serve_forever(self) -> None:
+        """Serve in the foreground until interrupted (Ctrl-C), then stop."""
+        self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(timeout=0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def inject_fault(
+        self,
+        api: Api,
+        kind: FaultKind = "rate_limit",
+        *,
+        times: int = 1,
+        retry_after: float = 1.0,
+        path_contains: str | None = None,
+    ) -> None:
+        """Make the next `times` requests to `api` fail the way the vendor fails.
+
+        Args:
+            api: `"shopify"` or `"meta"`.
+            kind: `"rate_limit"` (Shopify: 429 with `Retry-After`; Meta: 400 with code 80004
+                and `x-business-use-case-usage`) or `"server_error"` (500).
+            times: How many matching requests fail before normal service resumes.
+            retry_after: Seconds announced to the client.
+            path_contains: Only requests whose path contains this text are affected.
+        """
+        with self._faults_lock:
+            self._faults.append(Fault(api, kind, times, retry_after, path_contains))
+
+    def _take_fault(self, api: Api, path: str) -> Fault | None:
+        with self._faults_lock:
+            for fault in self._faults:
+                if fault.api == api and (fault.path_contains or "") in path:
+                    fault.remaining -= 1
+                    if fault.remaining <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _respond(
+        self, method: str, path: str, query: dict[str, str], headers: Headers, origin: str
+    ) -> Response:
+        self.request_log.append((method, path, dict(query)))
+        api: Api
+        if path.startswith("/shopify/"):
+            api, prefix, app_handle = "shopify", "/shopify", self.shopify.handle
+        elif path.startswith("/meta/"):
+            api, prefix, app_handle = "meta", "/meta", self.meta.handle
+        else:
+            return json_response(404, {"error": f"no emulator at {path}; use /shopify or /meta"})
+        fault = self._take_fault(api, path)
+        if fault is not None:
+            return _fault_response(fault, self.business.config.meta_account_id)
+        request = Request(method, path[len(prefix) :], query, headers, origin + prefix)
+        try:
+            return app_handle(request)
+        except Exception as exc:
+            logger.exception("sandbox %s emulator failed on %s %s", api, method, path)
+            return json_response(500, {"errors": f"sandbox emulator bug: {exc!r}"})

@@ -1,0 +1,279 @@
+"""Shopify Admin REST API (2024-10) emulator: orders, orders/count, single order, shop.
+
+Follows https://shopify.dev/docs/api/admin-rest/usage/pagination: results in id order, a
+`Link` header with `rel="previous"`/`rel="next"` URLs whose opaque `page_info` carries the
+filters, and only `limit` and `fields` allowed next to `page_info`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import operator
+import re
+import threading
+from bisect import bisect_left, bisect_right
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from martlake.sandbox.emulators._http import Request, Response, json_response
+from martlake.sandbox.simulator import Business
+
+SANDBOX_SHOPIFY_TOKEN = "shpat_sandbox_token"
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 250
+FILTERS = (
+    "status",
+    "ids",
+    "since_id",
+    "created_at_min",
+    "created_at_max",
+    "updated_at_min",
+    "updated_at_max",
+)
+_PAGE_INFO_COMPANIONS = frozenset({"page_info", "limit", "fields"})
+_ROUTE = re.compile(r"^/admin/api/(?P<version>\d{4}-\d{2}|unstable)/(?P<resource>[\w/]+)\.json$")
+_ORDER = re.compile(r"^orders/(?P<id>\d+)$")
+_STATUSES = ("open", "closed", "cancelled", "any")
+_INVALID_TOKEN = {
+    "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
+}
+
+
+class _BadRequest(Exception):
+    def __init__(self, errors: Any) -> None:
+        super().__init__(str(errors))
+        self.errors = errors
+
+
+def _encode_cursor(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _decode_cursor(token: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise _BadRequest({"page_info": "Invalid value."}) from exc
+    if (
+        not isinstance(payload, dict)
+        or payload.get("direction") not in ("next", "prev")
+        or not isinstance(payload.get("last_id"), int)
+        or not isinstance(payload.get("filters"), dict)
+    ):
+        raise _BadRequest({"page_info": "Invalid value."})
+    return payload
+
+
+class ShopifyApp:
+    """Serves one `Business` as a Shopify store.
+
+    Args:
+        business: The simulated shop.
+        token: The only access token accepted in `X-Shopify-Access-Token`.
+    """
+
+    def __init__(self, business: Business, token: str = SANDBOX_SHOPIFY_TOKEN) -> None:
+        self.business = business
+        self.token = token
+        self._tz = ZoneInfo(business.config.timezone)
+        self._lock = threading.Lock()
+        self._ids: list[int] = []
+        self._created: list[float] = []
+        self._updated: list[float] = []
+        self._closed: list[bool] = []
+        self._index: dict[int, int] = {}
+        self._prepared = False
+        self._selections: dict[tuple[str, ...], list[int]] = {}
+        self._partial: dict[frozenset[str], dict[int, bytes]] = {}
+
+    def prepare(self) -> None:
+        """Generate the business and the per-order filter columns (done on first use)."""
+        with self._lock:
+            if self._prepared:
+                return
+            ds = self.business._dataset()
+            as_of = ds.as_of_ts
+            for i, o in enumerate(ds.orders):
+                fulfilled = o.fulfilled_ts < as_of
+                refunded = o.refund is not None and o.refund.ts < as_of
+                self._ids.append(o.id)
+                self._created.append(o.ts)
+                self._updated.append(
+                    max(
+                        o.ts,
+                        o.fulfilled_ts if fulfilled else 0,
+                        o.refund.ts if refunded and o.refund is not None else 0,
+                    )
+                )
+                self._closed.append(fulfilled)
+                self._index[o.id] = i
+            self._prepared = True
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request addressed to `/shopify/...`."""
+        match = _ROUTE.match(request.path)
+        if match is None:
+            return json_response(404, {"errors": "Not Found"})
+        if request.headers.get("X-Shopify-Access-Token") != self.token:
+            return json_response(401, _INVALID_TOKEN)
+        if request.method != "GET":
+            return json_response(406, {"errors": "Not Acceptable"})
+        version, resource = match["version"], match["resource"]
+        headers = [("X-Shopify-Shop-Api-Call-Limit", "1/40"), ("X-Shopify-API-Version", version)]
+        self.prepare()
+        try:
+            if resource == "orders":
+                return self._orders(request, version, headers)
+            if resource == "orders/count":
+                selection = self._select(self._filters(request.query))
+                return json_response(200, {"count": len(selection)}, headers)
+            if resource == "shop":
+                return json_response(200, {"shop": self.business.shop}, headers)
+            order = _ORDER.match(resource)
+            if order is not None:
+                index = self._index.get(int(order["id"]))
+                if index is None:
+                    return json_response(404, {"errors": "Not Found"}, headers)
+                body = b'{"order":' + self._order_bytes(index, request.query) + b"}"
+                return Response(200, body, headers)
+        except _BadRequest as exc:
+            return json_response(400, {"errors": exc.errors}, headers)
+        return json_response(404, {"errors": "Not Found"}, headers)
+
+    def _fields(self, query: dict[str, str]) -> frozenset[str] | None:
+        raw = query.get("fields")
+        if not raw:
+            return None
+        return frozenset(f.strip() for f in raw.split(",") if f.strip())
+
+    def _order_bytes(self, index: int, query: dict[str, str]) -> bytes:
+        fields = self._fields(query)
+        if fields is None:
+            return self.business.order_json(index)
+        cache = self._partial.setdefault(fields, {})
+        data = cache.get(index)
+        if data is None:
+            data = cache[index] = self.business.order_json(index, fields)
+        return data
+
+    def _parse_time(self, name: str, value: str) -> float:
+        try:
+            # An unencoded "+" in the offset arrives as a space.
+            text = re.sub(r" (\d{2}:?\d{2})$", r"+\1", value.strip()).replace(" ", "T")
+            parsed = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise _BadRequest({name: "Invalid value."}) from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=self._tz)
+        return parsed.timestamp()
+
+    def _filters(self, query: dict[str, str]) -> dict[str, str]:
+        filters = {name: query[name] for name in FILTERS if query.get(name)}
+        filters.setdefault("status", "open")
+        return filters
+
+    def _select(self, filters: dict[str, str]) -> list[int]:
+        key = tuple(f"{name}={filters.get(name, '')}" for name in FILTERS)
+        cached = self._selections.get(key)
+        if cached is not None:
+            return cached
+        status = filters["status"]
+        if status not in _STATUSES:
+            raise _BadRequest({"status": "Invalid value."})
+        indexes: list[int] = list(range(len(self._ids)))
+        if status == "cancelled":
+            indexes = []
+        elif status != "any":
+            want_closed = status == "closed"
+            indexes = [i for i in indexes if self._closed[i] == want_closed]
+        for name, column, compare in (
+            ("created_at_min", self._created, operator.ge),
+            ("created_at_max", self._created, operator.le),
+            ("updated_at_min", self._updated, operator.ge),
+            ("updated_at_max", self._updated, operator.le),
+        ):
+            if name in filters:
+                bound = self._parse_time(name, filters[name])
+                indexes = [i for i in indexes if compare(column[i], bound)]
+        if "since_id" in filters:
+            since = self._int(filters, "since_id")
+            indexes = [i for i in indexes if self._ids[i] > since]
+        if "ids" in filters:
+            try:
+                wanted = {int(part) for part in filters["ids"].split(",") if part.strip()}
+            except ValueError as exc:
+                raise _BadRequest({"ids": "Invalid value."}) from exc
+            indexes = [i for i in indexes if self._ids[i] in wanted]
+        if len(self._selections) > 256:
+            self._selections.clear()
+        self._selections[key] = indexes
+        return indexes
+
+    @staticmethod
+    def _int(query: dict[str, str], name: str) -> int:
+        try:
+            return int(query[name])
+        except ValueError as exc:
+            raise _BadRequest({name: "Invalid value."}) from exc
+
+    def _limit(self, query: dict[str, str]) -> int:
+        if "limit" not in query:
+            return DEFAULT_LIMIT
+        try:
+            limit = int(query["limit"])
+        except ValueError as exc:
+            raise _BadRequest({"limit": "Invalid value."}) from exc
+        if not 1 <= limit <= MAX_LIMIT:
+            raise _BadRequest({"limit": f"must be between 1 and {MAX_LIMIT}, got {limit}"})
+        return limit
+
+    def _orders(self, request: Request, version: str, headers: list[tuple[str, str]]) -> Response:
+        query = request.query
+        limit = self._limit(query)
+        cursor: dict[str, Any] | None = None
+        if "page_info" in query:
+            extra = sorted(set(query) - _PAGE_INFO_COMPANIONS)
+            if extra:
+                raise _BadRequest(
+                    {k: f"{k} cannot be passed when page_info is present." for k in extra}
+                )
+            cursor = _decode_cursor(query["page_info"])
+            filters = {str(k): str(v) for k, v in cursor["filters"].items()}
+        else:
+            filters = self._filters(query)
+        selection = self._select(filters)
+        if cursor is None:
+            start, end = 0, limit
+        elif cursor["direction"] == "next":
+            start = bisect_left(selection, bisect_right(self._ids, cursor["last_id"]))
+            end = start + limit
+        else:
+            end = bisect_left(selection, bisect_left(self._ids, cursor["last_id"]))
+            start = max(0, end - limit)
+        page = selection[start:end]
+        body = b'{"orders":[' + b",".join(self._order_bytes(i, query) for i in page) + b"]}"
+        links: list[str] = []
+        if page:
+            url = f"{request.base_url}/admin/api/{version}/orders.json"
+            extra_params = {"fields": query["fields"]} if query.get("fields") else {}
+
+            def link(direction: str, last_id: int, rel: str) -> str:
+                token = _encode_cursor(
+                    {"direction": direction, "last_id": last_id, "filters": filters}
+                )
+                params = urlencode({"limit": limit, **extra_params, "page_info": token})
+                return f'<{url}?{params}>; rel="{rel}"'
+
+            if cursor is not None and start > 0:
+                links.append(link("prev", self._ids[page[0]], "previous"))
+            if start + len(page) < len(selection):
+                links.append(link("next", self._ids[page[-1]], "next"))
+        if links:
+            headers = [*headers, ("Link", ", ".join(links))]
+        return Response(200, body, headers)

@@ -1,0 +1,371 @@
+"""A seeded, deterministic DTC business: Shopify orders, Meta ad delivery and the ground truth."""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+from bisect import bisect_left
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from martlake.errors import ConfigError
+from martlake.sandbox import _catalog
+from martlake.sandbox._generate import Generator
+from martlake.sandbox._records import Dataset, Insight
+from martlake.sandbox._render import OrderRenderer, insight_json
+
+SHOP_ID = 61_234_567_890
+
+
+@dataclass(frozen=True, kw_only=True)
+class SimulatorConfig:
+    """Parameters of a simulated business; the same config always yields the same data.
+
+    Data for a day depends only on `seed`, `start_date` and the volume parameters, never on
+    `end_date`: extending `end_date` only adds days (and makes more refunds visible).
+
+    Args:
+        seed: Seed of every random draw.
+        start_date: First business day (local, in `timezone`).
+        end_date: Last business day, inclusive.
+        orders_per_day: Average daily orders at `start_date`, before seasonality.
+        growth: Yearly compound growth of order volume and ad spend.
+        timezone: IANA timezone of the shop and of the ad account.
+        currency: Shop and ad account currency.
+        shop_domain: The store's `*.myshopify.com` domain.
+        meta_account_id: Meta ad account id, digits only (no `act_`).
+        as_of: Aware instant at which the data is observed; events at or after it do not
+            exist yet. Default: midnight after `end_date` in `timezone`.
+    """
+
+    seed: int = 42
+    start_date: date
+    end_date: date
+    orders_per_day: float = 300
+    growth: float = 0.25
+    timezone: str = "America/New_York"
+    currency: str = "USD"
+    shop_domain: str = "dtc-brand.myshopify.com"
+    meta_account_id: str = "1234567890"
+    as_of: datetime | None = None
+
+    def __post_init__(self) -> None:
+        problems: list[str] = []
+        if self.end_date < self.start_date:
+            problems.append(f"end_date `{self.end_date}` is before start_date `{self.start_date}`")
+        if self.orders_per_day < 0:
+            problems.append(f"orders_per_day `{self.orders_per_day}` is negative")
+        if self.growth <= -1:
+            problems.append(f"growth `{self.growth}` must be greater than -1")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"timezone `{self.timezone}` is not an IANA timezone name")
+        if not self.meta_account_id.isdigit():
+            problems.append(f"meta_account_id `{self.meta_account_id}` must be digits, no `act_`")
+        if self.as_of is not None and self.as_of.utcoffset() is None:
+            problems.append(f"as_of `{self.as_of.isoformat()}` must be timezone-aware")
+        if problems:
+            raise ConfigError(
+                "Invalid sandbox SimulatorConfig: " + "; ".join(problems) + ". Fix the values."
+            )
+
+    @property
+    def effective_as_of(self) -> datetime:
+        """`as_of`, or midnight after `end_date` in the shop timezone when it is unset."""
+        if self.as_of is not None:
+            return self.as_of
+        return datetime.combine(
+            self.end_date + timedelta(days=1), time(), tzinfo=ZoneInfo(self.timezone)
+        )
+
+
+def _decimal(cents: int) -> Decimal:
+    return Decimal(cents).scaleb(-2)
+
+
+def _days(start: date, end: date) -> Iterator[date]:
+    day = start
+    while day <= end:
+        yield day
+        day += timedelta(days=1)
+
+
+class GroundTruth:
+    """What the warehouse must compute from the sandbox data, per the spine definitions.
+
+    Days are local business dates; money is `Decimal` with 2 places. Per-day dicts hold every
+    day from `start_date` to `end_date` (zeros included) plus any later day with a visible refund.
+    Only events before `as_of` count.
+    """
+
+    def __init__(self, dataset: Dataset, config: SimulatorConfig) -> None:
+        self._ds = dataset
+        self._config = config
+
+    def _per_day(self, pairs: Iterator[tuple[date, int]]) -> dict[date, int]:
+        out = dict.fromkeys(_days(self._config.start_date, self._config.end_date), 0)
+        for day, value in pairs:
+            out[day] = out.get(day, 0) + value
+        return dict(sorted(out.items()))
+
+    @cached_property
+    def _gross(self) -> dict[date, int]:
+        return self._per_day((o.local_date, o.gross) for o in self._ds.orders)
+
+    @cached_property
+    def _discounts(self) -> dict[date, int]:
+        return self._per_day((o.local_date, o.discount) for o in self._ds.orders)
+
+    @cached_property
+    def _returns(self) -> dict[date, int]:
+        as_of = self._ds.as_of_ts
+        return self._per_day(
+            (o.refund.local_date, o.refund.subtotal)
+            for o in self._ds.orders
+            if o.refund is not None and o.refund.ts < as_of
+        )
+
+    def orders_per_day(self) -> dict[date, int]:
+        """Orders created per local day."""
+        return self._per_day((o.local_date, 1) for o in self._ds.orders)
+
+    def gross_sales_per_day(self) -> dict[date, Decimal]:
+        """Σ line price × quantity of the orders created each day."""
+        return {d: _decimal(v) for d, v in self._gross.items()}
+
+    def discounts_per_day(self) -> dict[date, Decimal]:
+        """Σ line discount allocations of the orders created each day."""
+        return {d: _decimal(v) for d, v in self._discounts.items()}
+
+    def returns_per_day(self) -> dict[date, Decimal]:
+        """Σ refund line subtotals (excl. tax), on the refund's local date."""
+        return {d: _decimal(v) for d, v in self._returns.items()}
+
+    def net_sales_per_day(self) -> dict[date, Decimal]:
+        """Gross − discounts of the day's orders − returns refunded that day."""
+        days = sorted(set(self._gross) | set(self._returns))
+        return {
+            d: _decimal(self._gross.get(d, 0) - self._discounts.get(d, 0) - self._returns.get(d, 0))
+            for d in days
+        }
+
+    def shipping_per_day(self) -> dict[date, Decimal]:
+        """Σ shipping line prices of the orders created each day."""
+        return {
+            d: _decimal(v)
+            for d, v in self._per_day((o.local_date, o.shipping) for o in self._ds.orders).items()
+        }
+
+    def taxes_per_day(self) -> dict[date, Decimal]:
+        """Σ order `total_tax` of the orders created each day."""
+        return {
+            d: _decimal(v)
+            for d, v in self._per_day((o.local_date, o.tax) for o in self._ds.orders).items()
+        }
+
+    def new_customer_orders_per_day(self) -> dict[date, int]:
+        """Orders that are their customer's first in the data (by customer id; guests never)."""
+        seen: set[int] = set()
+        firsts: list[tuple[date, int]] = []
+        for o in self._ds.orders:
+            if o.customer is not None and o.customer.id not in seen:
+                seen.add(o.customer.id)
+                firsts.append((o.local_date, 1))
+        return self._per_day(iter(firsts))
+
+    def spend_per_day(self) -> dict[date, Decimal]:
+        """Σ Meta spend per ad account day."""
+        return {
+            d: _decimal(v)
+            for d, v in self._per_day((r.day, r.spend) for r in self._ds.insights).items()
+        }
+
+    def spend_per_campaign_day(self) -> dict[tuple[date, str], Decimal]:
+        """Σ Meta spend per (day, campaign id), for campaigns that delivered that day."""
+        out: dict[tuple[date, str], int] = {}
+        for r in self._ds.insights:
+            key = (r.day, r.campaign.id)
+            out[key] = out.get(key, 0) + r.spend
+        return {k: _decimal(v) for k, v in sorted(out.items())}
+
+    def order_channels(self) -> dict[int, tuple[str, str | None]]:
+        """Order id → (channel by the spine rules, Meta campaign id from `utm_id` or None)."""
+        return {o.id: (o.channel, o.campaign_id) for o in self._ds.orders}
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows one full extraction yields: orders, order_lines, refund_lines, insights."""
+        as_of = self._ds.as_of_ts
+        return {
+            "orders": len(self._ds.orders),
+            "order_lines": sum(len(o.lines) for o in self._ds.orders),
+            "refund_lines": sum(
+                1 for o in self._ds.orders if o.refund is not None and o.refund.ts < as_of
+            ),
+            "insights": len(self._ds.insights),
+        }
+
+
+def _visible_insights(rows: list[Insight], as_of_ts: float) -> list[Insight]:
+    out: list[Insight] = []
+    for row in rows:
+        if row.day_end_ts <= as_of_ts:
+            out.append(row)
+        elif row.day_start_ts < as_of_ts:
+            part = row.scaled((as_of_ts - row.day_start_ts) / (row.day_end_ts - row.day_start_ts))
+            if part.spend or part.impressions:
+                out.append(part)
+    out.sort(key=lambda r: (r.day, int(r.ad.id)))
+    return out
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # Bulk creation of millions of small objects triggers full collections that find nothing.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+class Business:
+    """A simulated shop with a Meta ad account; data is generated on first use and cached.
+
+    Args:
+        config: What to simulate.
+
+    Example:
+        >>> from datetime import date
+        >>> b = Business(SimulatorConfig(start_date=date(2025, 1, 1), end_date=date(2025, 1, 7),
+        ...                              orders_per_day=20))
+        >>> b.orders[0]["name"], b.truth.row_counts()["orders"] == len(b.orders)
+        ('#1001', True)
+    """
+
+    def __init__(self, config: SimulatorConfig) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self._ds: Dataset | None = None
+        self._orders: list[dict[str, Any]] | None = None
+        self._insights: list[dict[str, Any]] | None = None
+        self._order_json: list[bytes | None] = []
+        self._renderer: OrderRenderer | None = None
+        self._tz = ZoneInfo(config.timezone)
+
+    @property
+    def as_of(self) -> datetime:
+        """The instant the data is observed at (see `SimulatorConfig.as_of`)."""
+        return self.config.effective_as_of
+
+    def _dataset(self) -> Dataset:
+        with self._lock:
+            if self._ds is None:
+                with _gc_paused():
+                    orders, insights = Generator(self.config).run()
+                as_of_ts = self.as_of.timestamp()
+                visible = orders[: bisect_left([o.ts for o in orders], as_of_ts)]
+                self._ds = Dataset(
+                    orders=visible,
+                    insights=_visible_insights(insights, as_of_ts),
+                    as_of_ts=as_of_ts,
+                    timezone=self.config.timezone,
+                    currency=self.config.currency,
+                    shop_domain=self.config.shop_domain,
+                    shop_name=_catalog.VENDOR,
+                    account_id=self.config.meta_account_id,
+                    account_name=f"{_catalog.VENDOR} - Meta",
+                )
+                self._order_json = [None] * len(visible)
+                self._renderer = OrderRenderer(self._ds)
+            return self._ds
+
+    @property
+    def order_count(self) -> int:
+        """How many orders exist at `as_of`."""
+        return len(self._dataset().orders)
+
+    def order_json(self, index: int, fields: frozenset[str] | None = None) -> bytes:
+        """The order at `index` (0-based, in id order) as Shopify REST JSON bytes.
+
+        Args:
+            index: Position of the order in `orders`.
+            fields: Top-level fields to keep (Shopify's `fields` parameter); all when None.
+                Only the full rendering is cached.
+        """
+        data = self._order_json[index] if self._ds is not None and fields is None else None
+        if data is None:
+            ds = self._dataset()
+            assert self._renderer is not None
+            data = self._renderer.render(ds.orders[index], fields).encode()
+            if fields is None:
+                self._order_json[index] = data
+        return data
+
+    @property
+    def orders(self) -> list[dict[str, Any]]:
+        """Every order created before `as_of`, as Shopify REST JSON dicts, sorted by id."""
+        with self._lock:
+            if self._orders is None:
+                count = self.order_count
+                with _gc_paused():
+                    self._orders = [json.loads(self.order_json(i)) for i in range(count)]
+            return self._orders
+
+    @property
+    def meta_insights(self) -> list[dict[str, Any]]:
+        """Meta insights rows (level=ad, daily), every field, sorted by (date_start, ad_id)."""
+        with self._lock:
+            if self._insights is None:
+                ds = self._dataset()
+                self._insights = [insight_json(r, ds) for r in ds.insights]
+            return self._insights
+
+    @cached_property
+    def truth(self) -> GroundTruth:
+        """The metrics the warehouse must reproduce from this data."""
+        return GroundTruth(self._dataset(), self.config)
+
+    @property
+    def shop(self) -> dict[str, Any]:
+        """The `shop` object of `GET /admin/api/2024-10/shop.json`."""
+        offset = datetime(self.config.start_date.year, 1, 1, tzinfo=self._tz).utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+        sign = "-" if minutes < 0 else "+"
+        hours, mins = divmod(abs(minutes), 60)
+        return {
+            "id": SHOP_ID,
+            "name": _catalog.VENDOR,
+            "email": f"hello@{self.config.shop_domain}",
+            "domain": self.config.shop_domain,
+            "myshopify_domain": self.config.shop_domain,
+            "country_code": "US",
+            "currency": self.config.currency,
+            "iana_timezone": self.config.timezone,
+            "timezone": f"(GMT{sign}{hours:02d}:{mins:02d}) {self.config.timezone}",
+            "created_at": datetime.combine(
+                self.config.start_date - timedelta(days=900), time(9), tzinfo=self._tz
+            ).isoformat(),
+        }
+
+    @property
+    def meta_account(self) -> dict[str, Any]:
+        """The ad account object of `GET /v21.0/act_<id>` with every field martlake reads."""
+        account_id = self.config.meta_account_id
+        return {
+            "id": f"act_{account_id}",
+            "account_id": account_id,
+            "name": f"{_catalog.VENDOR} - Meta",
+            "currency": self.config.currency,
+            "timezone_name": self.config.timezone,
+            "account_status": 1,
+        }

@@ -1,0 +1,51 @@
+"""Connectors: each reads one vendor API and yields typed pyarrow tables for the raw zone."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from martlake.errors import ConfigError
+from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
+from martlake.sources.meta_ads import MetaAdsSource
+from martlake.sources.shopify import ShopifySource
+
+SOURCES: dict[str, type[Source]] = {
+    "meta_ads": MetaAdsSource,
+    "shopify": ShopifySource,
+}
+
+
+def source_class(name: str) -> type[Source]:
+    """Look a connector up by name.
+
+    Raises:
+        ConfigError: No such source (with a "did you mean" hint).
+    """
+    try:
+        return SOURCES[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(SOURCES), n=1)
+        hint = f"did you mean `{close[0]}`?" if close else f"known: {', '.join(sorted(SOURCES))}"
+        raise ConfigError(f"unknown source `{name}`: {hint}") from None
+
+
+def build_source(name: str, settings: Any, **http: Any) -> Source:
+    """Instantiate the connector `name` with its settings section."""
+    cls: Any = source_class(name)
+    source: Source = cls(settings, **http)
+    return source
+
+
+__all__ = [
+    "SOURCES",
+    "Batch",
+    "Cursor",
+    "ExtractContext",
+    "MetaAdsSource",
+    "ShopifySource",
+    "Source",
+    "build_source",
+    "build_table",
+    "source_class",
+]

@@ -1,0 +1,166 @@
+"""The only HTTP client of martlake: retries, backoff, `Retry-After`, error mapping, redaction."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from martlake.config import redact
+from martlake.errors import MartlakeError, RateLimitError, SourceContractError, SourceError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_BACKOFF = 0.5
+MAX_BACKOFF = 60.0
+
+ErrorMapper = Callable[[httpx.Response], MartlakeError | None]
+"""Turns a vendor error response into a martlake error; `None` falls back to the generic mapping."""
+
+
+class HttpClient:
+    """An httpx client for one source.
+
+    Transient failures (connection errors, timeouts, 429, 5xx, and whatever the source's mapper
+    marks `retryable`) are retried with jittered exponential backoff; a `Retry-After` header wins
+    over the computed delay. Everything else raises at once.
+
+    Args:
+        source: Source name used in messages, e.g. `shopify`.
+        base_url: Prefix for relative request paths.
+        headers: Sent with every request (auth headers are redacted in logs).
+        map_error: Vendor-specific error mapping.
+        max_attempts: Tries per request, including the first.
+        backoff: First retry delay in seconds; doubles each time.
+        transport: Optional httpx transport (tests).
+    """
+
+    def __init__(
+        self,
+        source: str,
+        base_url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        map_error: ErrorMapper | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        backoff: float = DEFAULT_BACKOFF,
+        timeout: float = DEFAULT_TIMEOUT,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.source = source
+        self._map_error = map_error
+        self._max_attempts = max(1, max_attempts)
+        self._backoff = backoff
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers=dict(headers or {}),
+            timeout=timeout,
+            transport=transport,
+            follow_redirects=True,
+        )
+        self.requests = 0
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def get(self, url: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+        """GET with retries; returns a 2xx response or raises a `SourceError`."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send(url, params)
+            except MartlakeError as exc:
+                if not exc.retryable or attempt >= self._max_attempts:
+                    raise
+                delay = self._delay(attempt, getattr(exc, "retry_after", None))
+                logger.info("%s: %s; retry %d in %.1fs", self.source, exc, attempt, delay)
+                time.sleep(delay)
+                continue
+            return response
+
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET and decode a JSON body."""
+        response = self.get(url, params)
+        try:
+            return response.json()
+        except ValueError:
+            raise SourceContractError(
+                f"{self.source}: `{redact(str(response.url))}` answered {response.status_code} "
+                "with a body that is not JSON: check the base URL and API version"
+            ) from None
+
+    def _send(self, url: str, params: Mapping[str, Any] | None) -> httpx.Response:
+        self.requests += 1
+        started = time.perf_counter()
+        try:
+            response = self._client.get(url, params=params)
+        except httpx.TimeoutException:
+            raise SourceError(
+                f"{self.source}: request to `{self._where(url)}` timed out: the API is slow or "
+                "unreachable; retry later"
+            ) from None
+        except httpx.TransportError as exc:
+            raise SourceError(
+                f"{self.source}: cannot reach `{self._where(url)}` ({redact(str(exc)) or 'error'}):"
+                f" check the source's URL in martlake.toml and the network"
+            ) from None
+        logger.debug(
+            "%s GET %s -> %d in %.2fs",
+            self.source,
+            redact(str(response.url)),
+            response.status_code,
+            time.perf_counter() - started,
+        )
+        if response.is_success:
+            return response
+        raise self._error(response)
+
+    def _error(self, response: httpx.Response) -> MartlakeError:
+        if self._map_error is not None:
+            mapped = self._map_error(response)
+            if mapped is not None:
+                return mapped
+        where = redact(str(response.url.copy_with(query=None)))
+        if response.status_code == 429:
+            return RateLimitError(
+                f"{self.source}: rate limited at `{where}`", retry_after=_retry_after(response)
+            )
+        error = SourceError(
+            f"{self.source}: `{where}` answered HTTP {response.status_code}: "
+            f"{redact(response.text[:200]).strip()}"
+        )
+        error.retryable = response.status_code >= 500
+        return error
+
+    def _where(self, url: str) -> str:
+        return redact(str(self._client.base_url.join(url).copy_with(query=None)))
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, MAX_BACKOFF)
+        base = min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF)
+        return base * (0.5 + random.random() / 2)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,127 @@
+"""What every source is: named streams of pyarrow tables, incremental by a cursor."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, NamedTuple
+
+import pyarrow as pa
+
+from martlake.config import PrivacySettings
+from martlake.errors import SourceContractError
+
+META_COLUMNS = ("_source", "_extract_run_id", "_ingested_at")
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+MONEY = pa.decimal128(18, 2)
+
+
+class Batch(NamedTuple):
+    """Rows for one raw table, ready to load."""
+
+    table: str
+    data: pa.Table
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a source's watermark lives in the raw zone: `max(column)` per `account_column`."""
+
+    table: str
+    account_column: str
+    column: str
+
+
+@dataclass(frozen=True)
+class ExtractContext:
+    """What one extraction needs to know besides the source's own settings.
+
+    Attributes:
+        run_id: The run this extraction belongs to; stamped on every row.
+        watermarks: Per account, the highest cursor value already in the raw zone.
+        start_date: Backfill from this day (overrides watermark and lookback).
+        end_date: Do not read past this day.
+        full_refresh: Ignore watermarks and read everything from the configured start.
+    """
+
+    run_id: str
+    watermarks: Mapping[str, Any] = field(default_factory=dict)
+    start_date: date | None = None
+    end_date: date | None = None
+    full_refresh: bool = False
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+
+
+class Source(abc.ABC):
+    """A connector: reads one vendor API and yields `Batch`es of typed pyarrow tables."""
+
+    name: ClassVar[str]
+    schemas: ClassVar[Mapping[str, pa.Schema]]
+    """Raw table name to its columns (without the `_source`/`_extract_run_id`/`_ingested_at`)."""
+    cursor: ClassVar[Cursor]
+
+    @property
+    def dataset(self) -> str:
+        """Schema of the raw tables, `raw_<name>`."""
+        return f"raw_{self.name}"
+
+    @abc.abstractmethod
+    def extract(self, ctx: ExtractContext) -> Iterator[Batch]:
+        """Yield batches of rows; raise `SourceError` subclasses on failure."""
+
+    def check(self) -> None:  # noqa: B027 - optional hook
+        """Cheap request proving credentials work; raise `AuthError` if not."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+def build_table(
+    source: str,
+    table: str,
+    schema: pa.Schema,
+    columns: Mapping[str, list[Any]],
+    run_id: str,
+    ingested_at: datetime | None = None,
+) -> pa.Table:
+    """Turn column lists (JSON values, money and timestamps as strings) into a typed table.
+
+    Strings are cast by Arrow in C: `"12.34"` to DECIMAL(18,2), ISO 8601 with offset to UTC
+    timestamps. The three `_`-prefixed lineage columns are appended.
+
+    Raises:
+        SourceContractError: A value cannot be cast to its column's type.
+    """
+    n = len(next(iter(columns.values()))) if columns else 0
+    arrays = []
+    for fld in schema:
+        values = columns.get(fld.name)
+        if values is None:
+            arrays.append(pa.nulls(n, fld.type))
+            continue
+        try:
+            arr = pa.array(values, type=pa.string() if _cast_from_string(fld.type) else fld.type)
+            arrays.append(arr.cast(fld.type) if arr.type != fld.type else arr)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
+            raise SourceContractError(
+                f"{source}: field `{fld.name}` of `{table}` has a value that is not "
+                f"{fld.type} ({str(exc).splitlines()[0][:120]}): the API changed its payload; "
+                "report it with the source name and API version"
+            ) from None
+    stamp = ingested_at or datetime.now(UTC)
+    arrays += [
+        pa.array([source] * n, pa.string()),
+        pa.array([run_id] * n, pa.string()),
+        pa.array([stamp] * n, TIMESTAMP),
+    ]
+    full = pa.schema(
+        [*schema, pa.field("_source", pa.string()), pa.field("_extract_run_id", pa.string()),
+         pa.field("_ingested_at", TIMESTAMP)]
+    )
+    return pa.Table.from_arrays(arrays, schema=full)
+
+
+def _cast_from_string(dtype: pa.DataType) -> bool:
+    return pa.types.is_decimal(dtype) or pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)

@@ -1,0 +1,70 @@
+"""Raw tables written by the Shopify source."""
+
+import pyarrow as pa
+
+from martlake.sources.base import MONEY, TIMESTAMP
+
+ORDERS = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("name", pa.string()),
+        ("order_number", pa.int64()),
+        ("created_at", TIMESTAMP),
+        ("updated_at", TIMESTAMP),
+        ("processed_at", TIMESTAMP),
+        ("cancelled_at", TIMESTAMP),
+        ("financial_status", pa.string()),
+        ("currency", pa.string()),
+        ("presentment_currency", pa.string()),
+        ("total_line_items_price", MONEY),
+        ("total_discounts", MONEY),
+        ("subtotal_price", MONEY),
+        ("total_tax", MONEY),
+        ("total_shipping", MONEY),
+        ("total_price", MONEY),
+        ("customer_id", pa.int64()),
+        ("email_hash", pa.string()),
+        ("phone_hash", pa.string()),
+        ("discount_codes", pa.string()),
+        ("landing_site", pa.string()),
+        ("referring_site", pa.string()),
+        ("source_name", pa.string()),
+        ("shipping_country_code", pa.string()),
+        ("shipping_province_code", pa.string()),
+        ("test", pa.bool_()),
+        ("shop_domain", pa.string()),
+        ("shop_timezone", pa.string()),
+    ]
+)
+
+ORDER_LINES = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("order_id", pa.int64()),
+        ("product_id", pa.int64()),
+        ("variant_id", pa.int64()),
+        ("sku", pa.string()),
+        ("title", pa.string()),
+        ("variant_title", pa.string()),
+        ("quantity", pa.int64()),
+        ("price", MONEY),
+        ("discount", MONEY),
+        ("shop_domain", pa.string()),
+    ]
+)
+
+REFUND_LINES = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("refund_id", pa.int64()),
+        ("order_id", pa.int64()),
+        ("line_item_id", pa.int64()),
+        ("quantity", pa.int64()),
+        ("subtotal", MONEY),
+        ("total_tax", MONEY),
+        ("refund_created_at", TIMESTAMP),
+        ("shop_domain", pa.string()),
+    ]
+)
+
+SCHEMAS = {"orders": ORDERS, "order_lines": ORDER_LINES, "refund_lines": REFUND_LINES}

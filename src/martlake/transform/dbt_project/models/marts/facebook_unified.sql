@@ -1,0 +1,21 @@
+select
+    date,
+    account_id,
+    account_name,
+    campaign_id,
+    campaign_name,
+    adset_id,
+    adset_name,
+    ad_id,
+    ad_name,
+    currency_code,
+    spend,
+    impressions,
+    clicks,
+    purchases,
+    purchase_value,
+    {{ safe_divide('clicks', 'impressions') }} as ctr,
+    {{ safe_divide('spend', 'clicks') }} as cpc,
+    {{ safe_divide('spend * 1000', 'impressions') }} as cpm,
+    {{ safe_divide('purchase_value', 'spend') }} as platform_roas
+from {{ ref('stg_meta_ads__insights') }}

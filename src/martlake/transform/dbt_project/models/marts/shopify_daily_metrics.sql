@@ -1,0 +1,78 @@
+-- One row per shop-local day from the first order to the last order or refund, zero-filled.
+-- Orders count on their order date, returns on their refund date.
+with orders as (
+    select
+        *,
+        gross_sales - discounts as sales_after_discounts,
+        {{ customer_key('customer_id', 'email_hash') }} as customer_key
+    from {{ ref('shopify_unified') }}
+),
+
+order_days as (
+    select
+        order_date as date,
+        count(*) as orders,
+        sum(units) as units,
+        sum(gross_sales) as gross_sales,
+        sum(discounts) as discounts,
+        sum(shipping) as shipping,
+        sum(taxes) as taxes,
+        sum(total_price) as total_sales,
+        count(*) filter (where is_new_customer) as new_customers,
+        count(distinct customer_key) filter (where not is_new_customer) as returning_customers,
+        sum(sales_after_discounts) filter (where is_new_customer) as new_customer_revenue,
+        sum(sales_after_discounts) filter (where not is_new_customer) as returning_customer_revenue
+    from orders
+    group by order_date
+),
+
+return_days as (
+    select
+        refunds.refund_date as date,
+        sum(refunds.subtotal) as returns
+    from {{ ref('stg_shopify__refund_lines') }} as refunds
+    inner join orders
+        on refunds.order_id = orders.order_id
+    group by refunds.refund_date
+),
+
+bounds as (
+    select
+        (select min(date) from order_days) as first_date,
+        greatest(
+            (select max(date) from order_days), (select max(date) from return_days)
+        ) as last_date
+),
+
+spine as (
+    select cast(unnest(generate_series(first_date, last_date, interval 1 day)) as date) as date
+    from bounds
+    where first_date is not null
+)
+
+select
+    spine.date,
+    coalesce(order_days.orders, 0) as orders,
+    cast(coalesce(order_days.units, 0) as bigint) as units,
+    {{ money('coalesce(order_days.gross_sales, 0)') }} as gross_sales,
+    {{ money('coalesce(order_days.discounts, 0)') }} as discounts,
+    {{ money('coalesce(return_days.returns, 0)') }} as returns,
+    {{ money(
+        'coalesce(order_days.gross_sales, 0) - coalesce(order_days.discounts, 0)'
+        ~ ' - coalesce(return_days.returns, 0)'
+    ) }} as net_sales,
+    {{ money('coalesce(order_days.shipping, 0)') }} as shipping,
+    {{ money('coalesce(order_days.taxes, 0)') }} as taxes,
+    {{ money('coalesce(order_days.total_sales, 0)') }} as total_sales,
+    {{ safe_divide('order_days.gross_sales - order_days.discounts', 'order_days.orders') }} as aov,
+    coalesce(order_days.new_customers, 0) as new_customers,
+    coalesce(order_days.returning_customers, 0) as returning_customers,
+    {{ money('coalesce(order_days.new_customer_revenue, 0)') }} as new_customer_revenue,
+    {{ money('coalesce(order_days.returning_customer_revenue, 0)') }}
+        as returning_customer_revenue,
+    (select max(currency_code) from orders) as currency_code
+from spine
+left join order_days
+    on spine.date = order_days.date
+left join return_days
+    on spine.date = return_days.date

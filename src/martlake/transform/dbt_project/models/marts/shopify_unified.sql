@@ -1,0 +1,66 @@
+with orders as (
+    select *
+    from {{ ref('stg_shopify__orders') }}
+    where not is_test
+),
+
+joined as (
+    select
+        orders.*,
+        coalesce(lines.gross_sales, 0) as gross_sales,
+        coalesce(lines.discounts, 0) as discounts,
+        coalesce(refunds.returns, 0) as returns,
+        coalesce(lines.units, 0) as units,
+        sequenced.customer_order_number,
+        {{ channel_from_utm(
+            'orders.utm_source', 'orders.utm_medium', 'orders.fbclid', 'orders.gclid',
+            'orders.ttclid', 'orders.referring_site'
+        ) }} as channel
+    from orders
+    inner join {{ ref('int_orders__sequenced') }} as sequenced
+        on orders.order_id = sequenced.order_id
+    left join {{ ref('int_order_lines__aggregated') }} as lines
+        on orders.order_id = lines.order_id
+    left join {{ ref('int_refund_lines__aggregated') }} as refunds
+        on orders.order_id = refunds.order_id
+)
+
+select
+    order_id,
+    order_name,
+    order_number,
+    order_date,
+    created_at,
+    shop_domain,
+    currency_code,
+    customer_id,
+    email_hash,
+    {{ money('gross_sales') }} as gross_sales,
+    {{ money('discounts') }} as discounts,
+    {{ money('returns') }} as returns,
+    {{ money('gross_sales - discounts - returns') }} as net_sales,
+    {{ money('coalesce(total_shipping, 0)') }} as shipping,
+    {{ money('coalesce(total_tax, 0)') }} as taxes,
+    {{ money('total_price') }} as total_price,
+    units,
+    customer_order_number = 1 as is_new_customer,
+    customer_order_number,
+    discount_codes,
+    utm_source,
+    utm_medium,
+    utm_campaign,
+    utm_id,
+    utm_content,
+    utm_term,
+    fbclid,
+    gclid,
+    ttclid,
+    landing_site,
+    referring_site,
+    source_name,
+    channel,
+    case when channel = 'meta' then utm_id end as meta_campaign_id,
+    financial_status,
+    cancelled_at,
+    shipping_country_code
+from joined

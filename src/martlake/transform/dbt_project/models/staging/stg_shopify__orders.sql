@@ -1,0 +1,54 @@
+with source as (
+    {{ source_or_empty('raw_shopify', 'orders') }}
+),
+
+latest as (
+    select *
+    from source
+    qualify row_number() over (
+        partition by id order by _ingested_at desc, _extract_run_id desc
+    ) = 1
+)
+
+select
+    id as order_id,
+    name as order_name,
+    order_number,
+    created_at,
+    updated_at,
+    processed_at,
+    cancelled_at,
+    {{ local_date('created_at', 'shop_timezone') }} as order_date,
+    financial_status,
+    currency as currency_code,
+    presentment_currency,
+    total_line_items_price,
+    total_discounts,
+    subtotal_price,
+    total_tax,
+    total_shipping,
+    total_price,
+    customer_id,
+    email_hash,
+    phone_hash,
+    nullif(trim(discount_codes), '') as discount_codes,
+    landing_site,
+    nullif(trim(referring_site), '') as referring_site,
+    {{ url_param('landing_site', 'utm_source') }} as utm_source,
+    {{ url_param('landing_site', 'utm_medium') }} as utm_medium,
+    {{ url_param('landing_site', 'utm_campaign') }} as utm_campaign,
+    {{ url_param('landing_site', 'utm_id') }} as utm_id,
+    {{ url_param('landing_site', 'utm_content') }} as utm_content,
+    {{ url_param('landing_site', 'utm_term') }} as utm_term,
+    {{ url_param('landing_site', 'fbclid') }} as fbclid,
+    {{ url_param('landing_site', 'gclid') }} as gclid,
+    {{ url_param('landing_site', 'ttclid') }} as ttclid,
+    source_name,
+    shipping_country_code,
+    shipping_province_code,
+    coalesce(test, false) as is_test,
+    shop_domain,
+    shop_timezone,
+    _extract_run_id,
+    _ingested_at
+from latest

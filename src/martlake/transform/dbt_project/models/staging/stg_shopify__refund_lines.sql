@@ -1,0 +1,30 @@
+-- Refund lines of the extraction the kept order row came from; dated in the shop's timezone.
+with source as (
+    {{ source_or_empty('raw_shopify', 'refund_lines') }}
+),
+
+orders as (
+    select order_id, shop_timezone, _ingested_at
+    from {{ ref('stg_shopify__orders') }}
+)
+
+select
+    source.id as refund_line_id,
+    source.refund_id,
+    source.order_id,
+    source.line_item_id as order_line_id,
+    source.quantity,
+    source.subtotal,
+    source.total_tax,
+    source.refund_created_at,
+    {{ local_date('source.refund_created_at', 'orders.shop_timezone') }} as refund_date,
+    source.shop_domain,
+    source._extract_run_id,
+    source._ingested_at
+from source
+inner join orders
+    on source.order_id = orders.order_id
+    and source._ingested_at = orders._ingested_at
+qualify row_number() over (
+    partition by source.id order by source._extract_run_id desc
+) = 1

@@ -1,0 +1,295 @@
+"""Run the dbt project shipped with martlake, in-process, through dbt's programmatic runner.
+
+Everything dbt writes (profiles.yml, target/, logs/) goes to a state directory; the shipped project
+is only read. dbt's exceptions are translated into `TransformError` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from martlake.errors import TransformError
+
+logger = logging.getLogger(__name__)
+
+PROJECT_DIR: Path = Path(__file__).resolve().parent / "dbt_project"
+"""The dbt project shipped in the package (read-only at run time)."""
+
+PROFILE_NAME = "martlake"
+TARGET_NAME = "duckdb"
+
+DbtCommand = Literal["build", "run", "test", "docs generate", "parse"]
+
+_SELECTING: frozenset[str] = frozenset({"build", "run", "test", "docs generate"})
+_REFRESHING: frozenset[str] = frozenset({"build", "run"})
+_FAILED: frozenset[str] = frozenset({"error", "fail"})
+_MAX_CAUSE = 400
+_PATH_KEYS = (
+    "model-paths",
+    "macro-paths",
+    "test-paths",
+    "seed-paths",
+    "snapshot-paths",
+    "analysis-paths",
+)
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """The outcome of one dbt node (a model, test, seed or snapshot)."""
+
+    unique_id: str
+    name: str
+    resource_type: str
+    status: str
+    execution_time: float
+    message: str | None
+    rows_affected: int | None
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    """The outcome of one dbt command: `success` is False when a model or test failed."""
+
+    command: str
+    success: bool
+    nodes: list[NodeResult]
+
+    @property
+    def failed(self) -> list[NodeResult]:
+        """Nodes that errored or whose test failed."""
+        return [node for node in self.nodes if node.status in _FAILED]
+
+    @property
+    def models(self) -> list[NodeResult]:
+        """Model nodes."""
+        return [node for node in self.nodes if node.resource_type == "model"]
+
+    @property
+    def tests(self) -> list[NodeResult]:
+        """Data test nodes."""
+        return [node for node in self.nodes if node.resource_type == "test"]
+
+
+def run_dbt(
+    command: DbtCommand,
+    *,
+    database: Path,
+    state_dir: Path,
+    select: list[str] | None = None,
+    exclude: list[str] | None = None,
+    full_refresh: bool = False,
+    vars: dict[str, object] | None = None,
+    threads: int = 1,
+    extra_model_paths: list[Path] | None = None,
+) -> DbtResult:
+    """Run a dbt command on the shipped project against a DuckDB file.
+
+    dbt prints nothing: its log goes to `state_dir/logs/dbt.log` and its artifacts to
+    `state_dir/target`. The caller must not hold `database` open while dbt runs; this function
+    opens nothing itself.
+
+    Args:
+        command: The dbt command to run.
+        database: The DuckDB warehouse file.
+        state_dir: Where profiles.yml, target/ and logs/ are written (created if missing).
+        select: dbt node selection (`--select`), for build, run, test and docs generate.
+        exclude: dbt node exclusion (`--exclude`), same commands.
+        full_refresh: Rebuild incremental models from scratch (build and run only).
+        vars: Project variables (`--vars`).
+        threads: dbt worker threads.
+        extra_model_paths: Directories of user models built next to the shipped ones.
+
+    Returns:
+        The result of every node dbt ran; `success` is False when a model or test failed.
+
+    Raises:
+        TransformError: dbt could not run at all (the project does not parse, the profile or
+            warehouse is unusable, dbt crashed).
+        ValueError: An option does not apply to `command`.
+    """
+    if (select or exclude) and command not in _SELECTING:
+        raise ValueError(f"`select`/`exclude` do not apply to dbt `{command}`")
+    if full_refresh and command not in _REFRESHING:
+        raise ValueError(f"`full_refresh` does not apply to dbt `{command}`")
+
+    state_dir = state_dir.resolve()
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        _write_profiles(state_dir, database.resolve(), threads)
+        project_dir = PROJECT_DIR
+        if extra_model_paths:
+            extra = [path.resolve() for path in extra_model_paths]
+            project_dir = _overlay_project(state_dir, extra)
+    except OSError as exc:
+        raise TransformError(
+            f"cannot write dbt's state to `{state_dir}`: {exc.strerror or exc}; make the"
+            " directory writable or choose another state directory"
+        ) from exc
+
+    args = [
+        *command.split(),
+        "--project-dir", str(project_dir),
+        "--profiles-dir", str(state_dir),
+        "--target", TARGET_NAME,
+        "--target-path", str(state_dir / "target"),
+        "--log-path", str(state_dir / "logs"),
+        "--threads", str(threads),
+        "--log-level", "none",
+        "--log-level-file", "info",
+        "--no-use-colors",
+        "--no-use-colors-file",
+        "--no-send-anonymous-usage-stats",
+        "--no-version-check",
+        "--no-print",
+    ]  # fmt: skip
+    for selector in select or []:
+        args += ["--select", selector]
+    for selector in exclude or []:
+        args += ["--exclude", selector]
+    if full_refresh:
+        args.append("--full-refresh")
+    if vars:
+        args += ["--vars", json.dumps(vars, default=str)]
+
+    logger.debug("dbt %s", " ".join(args))
+    outcome = _invoke(args, command=command, state_dir=state_dir, database=database)
+    nodes = [_node_result(result) for result in getattr(outcome.result, "results", None) or []]
+    for node in nodes:
+        quiet = node.resource_type == "test" and node.status == "pass"
+        logger.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "dbt %s %s %s in %.2fs",
+            node.resource_type,
+            node.name,
+            node.status,
+            node.execution_time,
+        )
+    return DbtResult(command=command, success=bool(outcome.success), nodes=nodes)
+
+
+def _invoke(args: list[str], *, command: str, state_dir: Path, database: Path) -> Any:
+    from dbt.cli.main import dbtRunner
+
+    try:
+        outcome = dbtRunner().invoke(args)
+        failure: BaseException | None = outcome.exception
+    except Exception as exc:  # dbtRunner raises for usage errors and unexpected crashes
+        failure = exc
+    finally:
+        _release_warehouse()
+    if failure is not None:
+        error = _transform_error(failure, command=command, state_dir=state_dir, database=database)
+        raise error from failure
+    return outcome
+
+
+def _release_warehouse() -> None:
+    """Close the DuckDB handle dbt-duckdb keeps between invocations, so the file is free again."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    manager: Any = DuckDBConnectionManager
+    env = getattr(manager, "_ENV", None)
+    if env is not None:
+        try:
+            env.close()
+        finally:
+            manager.close_all_connections()
+
+
+def _transform_error(
+    exc: BaseException, *, command: str, state_dir: Path, database: Path
+) -> TransformError:
+    cause = " ".join(str(exc).split()) or type(exc).__name__
+    if len(cause) > _MAX_CAUSE:
+        cause = cause[: _MAX_CAUSE - 1] + "…"
+    kind = type(exc).__name__
+    if "Profile" in kind or "profile" in cause.lower():
+        hint = (
+            f"the project's `profile:` must be `{PROFILE_NAME}`, the profile martlake writes to"
+            f" `{state_dir / 'profiles.yml'}`"
+        )
+    elif "Connect" in kind or kind.endswith("IOException") or "IO Error" in cause:
+        hint = f"check that `{database}` can be opened and that no other process holds it"
+    else:
+        hint = f"fix the file named above (dbt log: `{state_dir / 'logs' / 'dbt.log'}`)"
+    return TransformError(f"dbt {command} could not run ({kind}): {cause}; {hint}")
+
+
+def _node_result(result: Any) -> NodeResult:
+    node = result.node
+    status = getattr(result.status, "value", result.status)
+    response = getattr(result, "adapter_response", None) or {}
+    rows = response.get("rows_affected") if isinstance(response, dict) else None
+    resource_type = getattr(node.resource_type, "value", node.resource_type)
+    return NodeResult(
+        unique_id=node.unique_id,
+        name=node.name,
+        resource_type=str(resource_type),
+        status=str(status),
+        execution_time=float(result.execution_time or 0.0),
+        message=result.message,
+        rows_affected=rows if isinstance(rows, int) else None,
+    )
+
+
+def _write_profiles(state_dir: Path, database: Path, threads: int) -> None:
+    profile = {
+        PROFILE_NAME: {
+            "target": TARGET_NAME,
+            "outputs": {
+                TARGET_NAME: {
+                    "type": "duckdb",
+                    "path": str(database),
+                    "schema": "main",
+                    "threads": threads,
+                }
+            },
+        }
+    }
+    # JSON is YAML: no YAML writer needed.
+    (state_dir / "profiles.yml").write_text(json.dumps(profile, indent=2) + "\n", encoding="utf-8")
+
+
+def _overlay_project(state_dir: Path, extra_model_paths: list[Path]) -> Path:
+    """A project in `state_dir/project` linking the shipped folders and the user's model folders.
+
+    dbt joins its target path with each file's path relative to the project root, so model paths
+    outside the root would make dbt write compiled SQL over the source files: link them in instead.
+    """
+    yaml = importlib.import_module("yaml")  # PyYAML comes with dbt; it ships no type stubs
+    overlay = state_dir / "project"
+    if overlay.exists():
+        shutil.rmtree(overlay)
+    overlay.mkdir()
+    config = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    for key in _PATH_KEYS:
+        for folder in config.get(key) or []:
+            if (PROJECT_DIR / folder).is_dir():
+                _link(PROJECT_DIR / folder, overlay / folder)
+    for index, path in enumerate(extra_model_paths):
+        if not path.is_dir():
+            raise TransformError(
+                f"extra model path `{path}` is not a directory; create it or remove it from the"
+                " project's model paths"
+            )
+        name = f"user_models_{index}"
+        _link(path, overlay / name)
+        config["model-paths"] = [*config.get("model-paths", ["models"]), name]
+    (overlay / "dbt_project.yml").write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    return overlay
+
+
+def _link(target: Path, link: Path) -> None:
+    try:
+        link.symlink_to(target, target_is_directory=True)
+    except OSError:  # no symlink privilege (Windows): a copy is good enough for one run
+        shutil.copytree(target, link)

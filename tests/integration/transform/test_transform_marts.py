@@ -1,0 +1,255 @@
+"""The shipped dbt project on the fixture raw zone: exact mart values, computed by hand.
+
+The fixture (tests/fixtures/raw) is one shop in America/New_York (UTC-5 in January) and one
+Meta ad account in the same timezone:
+
+- order 1001 is extracted twice (r1, r2); the edit in r2 drops line 3, adds line 2 and doubles
+  line 1; r2 also carries its refund of line 2, made at 21:00 local on 2024-01-12.
+- order 1002 is created 2024-01-11 04:30 UTC = 2024-01-10 23:30 local.
+- customer 501 orders three times (1001, 1003, 1009), customer 502 twice (1002, 1006).
+- order 1009 is refunded on 2024-01-19, after the last order date; 1003 on 2024-01-16, a day
+  without orders. Order 1010 is a test order, refunded too.
+- Meta is extracted twice: meta-r2 restates 2024-01-11 (ad one 22.00 -> 21.40, ad two's 3.00
+  row is gone) and has zero-spend rows on 2024-01-15 (a day with a Meta order) and 2024-01-16.
+
+The expected marts, worked out by hand from these rows, are in tests/fixtures/raw/expected.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from martlake.transform import PROJECT_DIR
+from tests.integration.transform.helpers import Build, build
+
+D = Decimal
+
+MODELS = {
+    "stg_shopify__orders": "staging",
+    "stg_shopify__order_lines": "staging",
+    "stg_shopify__refund_lines": "staging",
+    "stg_meta_ads__insights": "staging",
+    "int_order_lines__aggregated": "intermediate",
+    "int_refund_lines__aggregated": "intermediate",
+    "int_orders__sequenced": "intermediate",
+    "shopify_unified": "marts",
+    "facebook_unified": "marts",
+    "marketing_unified": "marts",
+    "shopify_daily_metrics": "marts",
+}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    return build(tmp_path_factory.mktemp("transform_marts"))
+
+
+def test_build_runs_every_model_and_test_successfully(built: Build) -> None:
+    assert built.result.success, built.result.failed
+    assert built.result.failed == []
+    assert {node.name for node in built.result.models} == set(MODELS)
+    assert {node.status for node in built.result.models} == {"success"}
+    assert {node.status for node in built.result.tests} == {"pass"}
+    singular = {node.name for node in built.result.tests if node.name.startswith("assert_")}
+    assert singular == {
+        "assert_daily_net_sales_match_unified",
+        "assert_daily_orders_match_unified",
+        "assert_marketing_revenue_matches_unified",
+        "assert_marketing_spend_matches_facebook",
+    }
+
+
+def test_models_land_in_their_custom_schemas_as_tables(built: Build) -> None:
+    rows = built.rows(
+        "select table_name, table_schema, table_type from information_schema.tables "
+        "where table_schema not in ('raw_shopify', 'raw_meta_ads')"
+    )
+    assert {name: schema for name, schema, _ in rows} == MODELS
+    assert {kind for _, _, kind in rows} == {"BASE TABLE"}
+
+
+def test_money_stays_decimal_18_2_in_the_marts(built: Build) -> None:
+    money = {
+        "gross_sales", "discounts", "returns", "net_sales", "shipping", "taxes", "total_price",
+        "total_sales", "new_customer_revenue", "returning_customer_revenue", "spend",
+        "purchase_value", "attributed_revenue",
+    }  # fmt: skip
+    rows = built.rows(
+        "select table_name, column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts'"
+    )
+    types = {(table, column): kind for table, column, kind in rows if column in money}
+    assert len(types) == 20
+    assert set(types.values()) == {"DECIMAL(18,2)"}
+
+
+@pytest.mark.parametrize(
+    ("mart", "order_by"),
+    [
+        ("shopify_unified", "order_id"),
+        ("shopify_daily_metrics", "date"),
+        ("facebook_unified", "date, ad_id"),
+        ("marketing_unified", "date, channel"),
+    ],
+)
+def test_mart_equals_the_hand_computed_rows(built: Build, mart: str, order_by: str) -> None:
+    actual, expected = built.mart_and_expected(mart, order_by)
+    assert actual == expected
+
+
+def test_edited_order_keeps_the_lines_of_its_latest_extraction_only(built: Build) -> None:
+    lines = built.rows(
+        "select order_line_id, quantity, price, discount, _extract_run_id "
+        "from staging.stg_shopify__order_lines where order_id = 1001 order by order_line_id"
+    )
+    assert lines == [
+        (1, 2, D("40.00"), D("8.00"), "shopify-r2"),
+        (2, 1, D("25.50"), D("0.00"), "shopify-r2"),
+    ]
+    order = built.rows(
+        "select discount_codes, financial_status from marts.shopify_unified where order_id = 1001"
+    )
+    assert order == [("WINTER10,VIP", "partially_refunded")]
+
+
+def test_order_placed_2330_local_is_dated_on_the_local_day(built: Build) -> None:
+    rows = built.rows(
+        "select cast(created_at at time zone 'UTC' as date), order_date "
+        "from marts.shopify_unified where order_id = 1002"
+    )
+    assert rows == [(date(2024, 1, 11), date(2024, 1, 10))]
+
+
+def test_refund_is_dated_in_the_shop_timezone(built: Build) -> None:
+    rows = built.rows(
+        "select refund_line_id, refund_date from staging.stg_shopify__refund_lines "
+        "order by refund_line_id"
+    )
+    assert rows == [
+        (7001, date(2024, 1, 12)),
+        (7002, date(2024, 1, 16)),
+        (7003, date(2024, 1, 19)),
+        (7004, date(2024, 1, 14)),
+    ]
+
+
+def test_customers_are_new_on_their_first_order_only(built: Build) -> None:
+    rows = built.rows(
+        "select order_id, customer_id, is_new_customer, customer_order_number "
+        "from marts.shopify_unified order by order_id"
+    )
+    assert rows == [
+        (1001, 501, True, 1),
+        (1002, 502, True, 1),
+        (1003, 501, False, 2),
+        (1004, 503, True, 1),
+        (1005, 504, True, 1),
+        (1006, 502, False, 2),
+        (1007, 505, True, 1),
+        (1008, 506, True, 1),
+        (1009, 501, False, 3),
+    ]
+
+
+def test_channel_follows_the_first_matching_rule(built: Build) -> None:
+    rows = built.rows(
+        "select order_id, utm_source, channel, meta_campaign_id "
+        "from marts.shopify_unified order by order_id"
+    )
+    assert rows == [
+        (1001, "facebook", "meta", "23850001"),
+        (1002, None, "google", None),  # gclid without utm_source
+        (1003, "Klaviyo", "email", None),
+        (1004, "TikTok", "tiktok", None),
+        (1005, None, "referral", None),
+        (1006, None, "direct", None),
+        (1007, "pinterest", "other", None),
+        (1008, None, "meta", None),  # fbclid without utm_source
+        (1009, "ig", "meta", "23850002"),
+    ]
+
+
+def test_landing_site_parameters_are_url_decoded(built: Build) -> None:
+    rows = built.rows(
+        "select order_id, utm_medium, utm_campaign, utm_content, utm_term, fbclid, gclid, ttclid "
+        "from marts.shopify_unified where order_id in (1001, 1002, 1004, 1007) order by order_id"
+    )
+    assert rows == [
+        (1001, "paid_social", "Winter Sale", "ad one", None, "AbC123", None, None),
+        (1002, None, None, None, None, None, "Cj0KCQ_abc", None),
+        (1004, "paid", None, None, None, None, None, "E.C.P.xyz"),
+        (1007, "cpc", None, None, "blue mug", None, None, None),
+    ]
+
+
+def test_test_orders_and_their_refunds_stay_out_of_the_marts(built: Build) -> None:
+    assert built.rows("select count(*) from marts.shopify_unified where order_id = 1010") == [(0,)]
+    returns_on_the_test_refund_day = built.rows(
+        "select returns from marts.shopify_daily_metrics where date = '2024-01-14'"
+    )
+    assert returns_on_the_test_refund_day == [(D("0.00"),)]
+
+
+def test_ratios_are_null_without_a_denominator(built: Build) -> None:
+    ads = built.rows(
+        "select date, spend, ctr, cpc, cpm, platform_roas from marts.facebook_unified "
+        "where spend = 0 order by date"
+    )
+    assert ads == [
+        (date(2024, 1, 15), D("0.00"), None, None, None, None),
+        (date(2024, 1, 16), D("0.00"), None, None, None, None),
+    ]
+    marketing = built.rows(
+        "select channel, spend, attributed_revenue, roas from marts.marketing_unified "
+        "where date = '2024-01-15'"
+    )
+    assert marketing == [("meta", D("0.00"), D("31.50"), None)]
+
+
+def test_marketing_unified_skips_days_without_any_activity(built: Build) -> None:
+    assert built.rows("select count(*) from marts.marketing_unified where date = '2024-01-16'") == [
+        (0,)
+    ]
+
+
+def test_horizontal_sums_agree_across_marts(built: Build) -> None:
+    spend = built.rows(
+        "select (select sum(spend) from marts.marketing_unified), "
+        "(select sum(spend) from marts.facebook_unified)"
+    )
+    assert spend == [(D("119.14"), D("119.14"))]
+    orders = built.rows(
+        "select (select sum(orders) from marts.shopify_daily_metrics), "
+        "(select count(*) from marts.shopify_unified)"
+    )
+    assert orders == [(9, 9)]
+
+
+def test_build_writes_only_into_the_state_dir(built: Build) -> None:
+    assert built.package_after == built.package_before
+    assert built.cwd_after == []
+    for name in ("target", "logs", "dbt_packages", ".user.yml", "package-lock.yml"):
+        assert not (PROJECT_DIR / name).exists()
+    assert sorted(path.name for path in built.state_dir.iterdir()) == [
+        "logs",
+        "profiles.yml",
+        "target",
+    ]
+    assert (built.state_dir / "logs" / "dbt.log").stat().st_size > 0
+    assert (built.state_dir / "target" / "run_results.json").is_file()
+
+
+def test_build_prints_nothing(built: Build) -> None:
+    assert built.output.out == ""
+    assert built.output.err == ""
+
+
+def test_build_leaves_the_warehouse_file_free(built: Build) -> None:
+    opener = f"import duckdb; duckdb.connect({str(built.database)!r}).close()"
+    done = subprocess.run([sys.executable, "-c", opener], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,3 @@
+select date, sum(spend) as spend
+from {{ ref('marketing_unified') }}
+group by date
