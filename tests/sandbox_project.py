@@ -32,7 +32,8 @@ def make_sandbox_project(
     text = text.replace("orders_per_day = 300", f"orders_per_day = {orders_per_day}")
     text = text.replace("seed = 42", f"seed = {seed}")
     text = text.replace(
-        f'[sandbox]\nenabled = true\n', f'[sandbox]\nenabled = true\nend_date = "{end.isoformat()}"\n'
+        "[sandbox]\nenabled = true\n",
+        f'[sandbox]\nenabled = true\nend_date = "{end.isoformat()}"\n',
     )
     config.write_text(text)
     return root
@@ -42,7 +43,9 @@ def project(root: Path) -> Project:
     return load_project(root, environ={})
 
 
-def cli(root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def cli(
+    root: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run the real `martlake` executable in `root`."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MARTLAKE")}
     full_env.update(env or {})

@@ -5,7 +5,8 @@
 >>> result = martlake.run_pipeline(project)            # doctest: +SKIP
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError
+from importlib.metadata import version as _version
 
 from martlake.config import Project, Settings, load_project
 from martlake.errors import (
@@ -27,8 +28,8 @@ from martlake.pipeline import RunOptions, RunResult, run_pipeline
 from martlake.quality import CheckResult, Severity
 
 try:
-    __version__ = version("martlake")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = _version("martlake")
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [

@@ -24,13 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
+from tests.sandbox_project import make_sandbox_project, project  # noqa: E402
 
 from martlake.config import ShopifySettings  # noqa: E402
-from martlake.pipeline import StepResult, run_pipeline, simulator_config  # noqa: E402
+from martlake.pipeline import run_pipeline, simulator_config  # noqa: E402
 from martlake.pipeline._dlt import _DLT_DEFAULTS  # noqa: E402
 from martlake.sandbox import SANDBOX_SHOPIFY_TOKEN, Business, EmulatorServer  # noqa: E402
 from martlake.sources import ExtractContext, ShopifySource  # noqa: E402
-from tests.sandbox_project import make_sandbox_project, project  # noqa: E402
 
 
 class Timings:
@@ -52,8 +52,11 @@ class Timings:
 def bench_demo(workdir: Path, days: int, orders_per_day: int) -> None:
     end = date.today() - timedelta(days=1)
     root = make_sandbox_project(
-        workdir / "demo", start=end - timedelta(days=days - 1), end=end,
-        orders_per_day=orders_per_day, seed=42,
+        workdir / "demo",
+        start=end - timedelta(days=days - 1),
+        end=end,
+        orders_per_day=orders_per_day,
+        seed=42,
     )
     timings = Timings()
     started = time.perf_counter()
@@ -70,11 +73,14 @@ def bench_demo(workdir: Path, days: int, orders_per_day: int) -> None:
 def fetch_pages(business: Business) -> tuple[list[list[dict[str, Any]]], str]:
     """Every orders page as the emulator serves it (decoded JSON), plus the shop timezone."""
     pages = []
-    with EmulatorServer(business) as server, httpx.Client(
-        base_url=server.shopify_base_url,
-        headers={"X-Shopify-Access-Token": SANDBOX_SHOPIFY_TOKEN},
-        timeout=60,
-    ) as client:
+    with (
+        EmulatorServer(business) as server,
+        httpx.Client(
+            base_url=server.shopify_base_url,
+            headers={"X-Shopify-Access-Token": SANDBOX_SHOPIFY_TOKEN},
+            timeout=60,
+        ) as client,
+    ):
         url: str | None = "/admin/api/2024-10/orders.json?status=any&limit=250"
         while url:
             response = client.get(url)
@@ -108,8 +114,11 @@ def bench_load(workdir: Path, days: int, orders_per_day: int, dict_orders: int) 
 
     end = date.today() - timedelta(days=1)
     root = make_sandbox_project(
-        workdir / "pages", start=end - timedelta(days=days - 1), end=end,
-        orders_per_day=orders_per_day, seed=42,
+        workdir / "pages",
+        start=end - timedelta(days=days - 1),
+        end=end,
+        orders_per_day=orders_per_day,
+        seed=42,
     )
     business = Business(simulator_config(project(root)))
     pages, tz = fetch_pages(business)
@@ -147,8 +156,10 @@ def bench_load(workdir: Path, days: int, orders_per_day: int, dict_orders: int) 
     orders = sum(len(p) for p in pages)
     print(f"\nLoad throughput (pages already fetched; {orders:,} orders, {all_rows:,} rows)")
     print(f"  martlake arrow path, all pages : {all_rows / ours_all:>10,.0f} rows/s")
-    print(f"  martlake arrow path, subset    : {sub_rows / ours_sub:>10,.0f} rows/s "
-          f"({sub_rows:,} rows)")
+    print(
+        f"  martlake arrow path, subset    : {sub_rows / ours_sub:>10,.0f} rows/s "
+        f"({sub_rows:,} rows)"
+    )
     print(f"  dlt dict-row path, same subset : {sub_rows / dicts:>10,.0f} rows/s")
     print(f"  ratio arrow / dict (same rows) : {dicts / ours_sub:>10.1f}x  (target >= 10x)")
 

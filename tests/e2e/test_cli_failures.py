@@ -119,7 +119,9 @@ def test_status_shows_runs_steps_and_checks(loaded: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_at", ["2/4 load", "1/4 extract"], ids=["during-load", "during-extract"])
+@pytest.mark.parametrize(
+    "kill_at", ["2/4 load", "1/4 extract"], ids=["during-load", "during-extract"]
+)
 def test_run_killed_then_rerun_equals_one_clean_run(
     tmp_path: Path, loaded: Path, kill_at: str
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -58,7 +57,9 @@ def test_spend_per_day_and_campaign_equal_ground_truth(
     first_run: tuple[Project, RunResult], business: Business
 ) -> None:
     wh = DuckDBWarehouse(first_run[0].warehouse_path)
-    per_day = dict(wh.query("select date, spend from marts.marketing_unified where channel = 'meta'"))
+    per_day = dict(
+        wh.query("select date, spend from marts.marketing_unified where channel = 'meta'")
+    )
     assert {d: v for d, v in per_day.items() if v} == {
         d: v for d, v in business.truth.spend_per_day().items() if v
     }
@@ -79,9 +80,12 @@ def test_raw_rows_carry_lineage_and_no_plaintext_pii(first_run: tuple[Project, R
             f"count(*) filter (where _ingested_at is null) from {table}"
         )[0]
         assert source in {"shopify", "meta_ads"} and runs >= 1 and missing == 0
-    columns = {c for (c,) in wh.query(
-        "select column_name from information_schema.columns where table_schema like 'raw_%'"
-    )}
+    columns = {
+        c
+        for (c,) in wh.query(
+            "select column_name from information_schema.columns where table_schema like 'raw_%'"
+        )
+    }
     assert not columns & {"email", "phone", "first_name", "last_name", "address1"}
     leaked = wh.query("select count(*) from raw_shopify.orders where email_hash like '%@%'")[0][0]
     assert leaked == 0

@@ -45,9 +45,7 @@ class RichProgress:
 
     def unit(self, step: str, name: str, status: str, rows: int | None, seconds: float) -> None:
         shown = f" {rows:,} rows" if rows is not None else ""
-        self.console.print(
-            f"    {styled(status)} {name}{shown} in {seconds:.1f}s", highlight=False
-        )
+        self.console.print(f"    {styled(status)} {name}{shown} in {seconds:.1f}s", highlight=False)
         self.console.file.flush()
 
     def step_finished(

@@ -9,7 +9,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
@@ -196,7 +195,10 @@ def status(
         steps.add_column(col)
     for step, state, seconds, rows, message in step_log(project, latest["run_id"]):
         steps.add_row(
-            step, styled(state), fmt_seconds(seconds), "" if rows is None else f"{rows:,}",
+            step,
+            styled(state),
+            fmt_seconds(seconds),
+            "" if rows is None else f"{rows:,}",
             message or "",
         )
     console.print(steps)
@@ -262,11 +264,15 @@ def main(argv: list[str] | None = None) -> int:
     except MartlakeError as exc:
         err_console.print(f"[bold red]error:[/] {redact(str(exc))}", soft_wrap=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         err_console.print("[bold red]aborted[/]")
         return 130
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err_console.print(f"[bold red]error:[/] {exc}")
         return 2
     except Exception:  # noqa: BLE001 - last resort: a bug, shown with its traceback
         err_console.print(redact(traceback.format_exc()))

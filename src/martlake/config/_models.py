@@ -112,7 +112,7 @@ class PublishSettings(_Section):
     """Relative to the project directory; each run writes into `<output_dir>/<run date>/`."""
     models: list[str] = Field(default_factory=lambda: list(DEFAULT_REPORT_MODELS))
     """Marts exported as workbook sheets and CSV files."""
-    formats: list[Literal["xlsx", "csv"]] = Field(default_factory=lambda: ["xlsx", "csv"])
+    formats: list[Literal["xlsx", "csv"]] = Field(default_factory=lambda: ["xlsx", "csv"])  # type: ignore[arg-type]
 
 
 class PrivacySettings(_Section):

@@ -52,8 +52,9 @@ def create_project(dest: Path, example: str = "blank", *, force: bool = False) -
         if src.is_dir() or src.name == "__pycache__" or src.suffix == ".pyc":
             continue
         rel = src.relative_to(template_dir)
-        parts = [part.replace("dot_", ".", 1) if part.startswith("dot_") else part
-                 for part in rel.parts]
+        parts = [
+            part.replace("dot_", ".", 1) if part.startswith("dot_") else part for part in rel.parts
+        ]
         target = dest.joinpath(*parts)
         target = target.with_name(target.name.removesuffix(".tmpl"))
         target.parent.mkdir(parents=True, exist_ok=True)

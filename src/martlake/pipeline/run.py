@@ -114,7 +114,7 @@ def plan_steps(options: RunOptions) -> list[str]:
         raise ConfigError("use either --only or --from, not both")
     if options.only:
         return [options.only]
-    start = STEPS.index(options.from_step) if options.from_step else 0  # type: ignore[arg-type]
+    start = STEPS.index(options.from_step) if options.from_step else 0
     return [s for s in STEPS[start:] if s not in options.skip]
 
 
@@ -194,7 +194,9 @@ def _run_step(rc: RunContext, step: str, index: int, total: int) -> StepResult:
     result.seconds = time.perf_counter() - started
     result.started_at = started_at
     _log_step(rc, result)
-    rc.progress.step_finished(step, result.status.value, result.rows, result.seconds, result.message)
+    rc.progress.step_finished(
+        step, result.status.value, result.rows, result.seconds, result.message
+    )
     return result
 
 
@@ -261,9 +263,7 @@ def latest_checks(project: Project) -> list[CheckResult]:
                             order by checked_at desc limit 1)
             order by table_name"""
     )
-    return [
-        CheckResult(c, t, Severity(s), m, o, w, cr, at) for c, t, s, m, o, w, cr, at in rows
-    ]
+    return [CheckResult(c, t, Severity(s), m, o, w, cr, at) for c, t, s, m, o, w, cr, at in rows]
 
 
 def step_log(project: Project, run_id: str) -> list[tuple[Any, ...]]:

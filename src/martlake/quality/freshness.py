@@ -38,9 +38,7 @@ def freshness_checks(
     """
     now = now or datetime.now(UTC)
     present = {
-        (s, t)
-        for s, t in warehouse.tables()
-        if s.startswith("raw_") and not t.startswith("_dlt")
+        (s, t) for s, t in warehouse.tables() if s.startswith("raw_") and not t.startswith("_dlt")
     }
     results = []
     for schema, table in sorted(present | set(expected)):
@@ -48,7 +46,9 @@ def freshness_checks(
         if (schema, table) not in present:
             results.append(
                 CheckResult(
-                    CHECK, name, Severity.CRITICAL,
+                    CHECK,
+                    name,
+                    Severity.CRITICAL,
                     f"`{name}` does not exist: run `martlake run` to load it",
                 )
             )

@@ -151,9 +151,9 @@ class HttpClient:
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(retry_after, MAX_BACKOFF)
+            return float(min(retry_after, MAX_BACKOFF))
         base = min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF)
-        return base * (0.5 + random.random() / 2)
+        return float(base * (0.5 + random.random() / 2))
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -117,11 +117,17 @@ def build_table(
         pa.array([stamp] * n, TIMESTAMP),
     ]
     full = pa.schema(
-        [*schema, pa.field("_source", pa.string()), pa.field("_extract_run_id", pa.string()),
-         pa.field("_ingested_at", TIMESTAMP)]
+        [
+            *schema,
+            pa.field("_source", pa.string()),
+            pa.field("_extract_run_id", pa.string()),
+            pa.field("_ingested_at", TIMESTAMP),
+        ]
     )
     return pa.Table.from_arrays(arrays, schema=full)
 
 
 def _cast_from_string(dtype: pa.DataType) -> bool:
-    return pa.types.is_decimal(dtype) or pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)
+    return bool(
+        pa.types.is_decimal(dtype) or pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)
+    )

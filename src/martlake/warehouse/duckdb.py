@@ -48,9 +48,7 @@ class DuckDBWarehouse:
             WarehouseError: The file cannot be opened or a statement failed.
         """
         if read_only and not self.path.exists():
-            raise WarehouseError(
-                f"no warehouse at `{self.path}` yet: run `martlake run` first"
-            )
+            raise WarehouseError(f"no warehouse at `{self.path}` yet: run `martlake run` first")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             con = duckdb.connect(str(self.path), read_only=read_only)

@@ -43,7 +43,10 @@ def test_lock_is_freed_when_its_process_is_killed(tmp_path: Path) -> None:
         (RunOptions(skip=frozenset({"publish", "quality"})), ["extract", "load", "transform"]),
         (RunOptions(from_step="transform"), ["transform", "quality", "publish"]),
         (RunOptions(only="quality"), ["quality"]),
-        (RunOptions(from_step="load", skip=frozenset({"quality"})), ["load", "transform", "publish"]),
+        (
+            RunOptions(from_step="load", skip=frozenset({"quality"})),
+            ["load", "transform", "publish"],
+        ),
     ],
     ids=["all", "skip-two", "from", "only", "from-and-skip"],
 )

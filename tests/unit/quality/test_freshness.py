@@ -68,7 +68,5 @@ def test_results_are_appended_to_history(warehouse: DuckDBWarehouse) -> None:
     load_at(warehouse, "orders", timedelta(hours=1))
     for run in ("r1", "r2"):
         record_results(warehouse, run, freshness_checks(warehouse, [], FreshnessSettings(), NOW))
-    rows = warehouse.query(
-        "select run_id, severity from martlake.dq_check_result order by run_id"
-    )
+    rows = warehouse.query("select run_id, severity from martlake.dq_check_result order by run_id")
     assert rows == [("r1", "OK"), ("r2", "OK")]
