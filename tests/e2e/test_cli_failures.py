@@ -110,6 +110,21 @@ def test_rejected_token_exits_2_with_the_fix(loaded: Path) -> None:
     assert data_snapshot(loaded) == before
 
 
+def test_critical_check_finishes_the_run_with_exit_1(loaded: Path) -> None:
+    env = {
+        "MARTLAKE__QUALITY__FRESHNESS__WARN_AFTER_HOURS": "0.00001",
+        "MARTLAKE__QUALITY__FRESHNESS__CRITICAL_AFTER_HOURS": "0.00002",
+    }
+    done = cli(loaded, "run", "--only", "quality", env=env)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "CRITICAL freshness" in done.stdout
+    wh = DuckDBWarehouse(project(loaded).warehouse_path)
+    status, exit_code = wh.query(
+        "select status, exit_code from martlake.runs order by started_at desc limit 1"
+    )[0]
+    assert (status, exit_code) == ("failed", 1)
+
+
 def test_status_shows_runs_steps_and_checks(loaded: Path) -> None:
     done = cli(loaded, "status", env={"COLUMNS": "200"})
     assert done.returncode == 0
