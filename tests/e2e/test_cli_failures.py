@@ -108,6 +108,11 @@ def test_rejected_token_exits_2_with_the_fix(loaded: Path) -> None:
     assert_one_line_error(done, "meta_ads", "ads_read", "secrets.toml")
     assert "expired" not in done.stderr
     assert data_snapshot(loaded) == before
+    listing = cli(loaded, "sources", env={"COLUMNS": "250"})
+    rows = {line.split("│")[1].strip(): line for line in listing.stdout.splitlines() if "│" in line}
+    assert "failing" in rows["meta_ads"] and "ads_read" in rows["meta_ads"]
+    assert "connected" in rows["shopify"]
+    assert "not available yet" in rows["amazon_ads"] and "not available yet" in rows["ga4"]
 
 
 def test_critical_check_finishes_the_run_with_exit_1(loaded: Path) -> None:

@@ -15,7 +15,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from martlake import __version__
-from martlake.cli._render import RichProgress, fmt_seconds, styled
+from martlake.cli._render import STATUS_STYLE, RichProgress, fmt_seconds, styled
 from martlake.config import load_project, redact
 from martlake.errors import MartlakeError
 
@@ -210,6 +210,29 @@ def status(
         for c in checks:
             table.add_row(c.check, c.table, styled(c.severity.value), c.message)
         console.print(table)
+
+
+@app.command()
+def sources(project_dir: ProjectDir = Path(".")) -> None:
+    """List every source martlake knows: connected, failing, not configured or not available.
+
+    Example: martlake sources
+    """
+    from martlake.pipeline import source_statuses
+
+    table = Table(title="Sources")
+    for col in ("source", "name", "state", "last load (UTC)", "last error"):
+        table.add_column(col)
+    for s in source_statuses(load_project(project_dir)):
+        state = {"connected": "ok", "failing": "failed"}.get(s.state.value, "skipped")
+        table.add_row(
+            s.name,
+            s.title,
+            f"[{STATUS_STYLE[state]}]{s.state.value}[/]",
+            f"{s.last_load:%Y-%m-%d %H:%M}" if s.last_load else "",
+            (s.message or "")[:120] if s.state.value == "failing" else "",
+        )
+    console.print(table)
 
 
 @sandbox_app.command("serve")

@@ -12,6 +12,7 @@ from martlake.pipeline.run import (
     run_pipeline,
     step_log,
 )
+from martlake.pipeline.sources_status import SourceState, SourceStatus, source_statuses
 
 __all__ = [
     "STEPS",
@@ -20,6 +21,8 @@ __all__ = [
     "Progress",
     "RunOptions",
     "RunResult",
+    "SourceState",
+    "SourceStatus",
     "StepResult",
     "StepStatus",
     "latest_checks",
@@ -27,5 +30,6 @@ __all__ = [
     "recent_runs",
     "run_pipeline",
     "simulator_config",
+    "source_statuses",
     "step_log",
 ]

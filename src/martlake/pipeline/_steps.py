@@ -8,12 +8,12 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from martlake.config import Project, require_secrets
+from martlake.config import Project, redact, require_secrets
 from martlake.errors import MartlakeError, SourceError
 from martlake.pipeline._dlt import dlt_pipeline, dlt_resource, load_error, unwrap
 from martlake.pipeline._progress import Progress
@@ -21,6 +21,7 @@ from martlake.pipeline._sandbox import configured_sources, source_settings
 from martlake.quality import CheckResult, Severity, freshness_checks, record_results, worst
 from martlake.sources import Batch, ExtractContext, build_source, source_class
 from martlake.warehouse import DuckDBWarehouse
+from martlake.warehouse.duckdb import META_SCHEMA
 
 logger = logging.getLogger(__name__)
 
@@ -107,12 +108,17 @@ def extract(rc: RunContext) -> StepResult:
             except Exception as exc:
                 _drop_pending(rc, extracted)
                 inner = unwrap(exc)
-                if isinstance(inner, MartlakeError):
-                    raise inner from None
-                raise SourceError(f"{name}: extraction failed: {inner}") from inner
+                error = (
+                    inner
+                    if isinstance(inner, MartlakeError)
+                    else SourceError(f"{name}: extraction failed: {inner}")
+                )
+                _log_source(rc, name, "failed", None, time.perf_counter() - started, str(error))
+                raise error from (None if error is inner else inner)
             finally:
                 source.close()
             seconds = time.perf_counter() - started
+            _log_source(rc, name, "ok", sum(counts.values()), seconds, None)
             for table in source.schemas:
                 rc.progress.unit("extract", f"{name}.{table}", "ok", counts[table], seconds)
             total += sum(counts.values())
@@ -245,6 +251,23 @@ def _counts(warehouse: DuckDBWarehouse, dataset: str, tables: object) -> Counter
         if table in present:
             counts[table] = warehouse.query(f'select count(*) from "{dataset}"."{table}"')[0][0]
     return counts
+
+
+def _log_source(
+    rc: RunContext, name: str, status: str, rows: int | None, seconds: float, message: str | None
+) -> None:
+    rc.warehouse.execute(
+        f"insert into {META_SCHEMA}.source_log values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            rc.run_id,
+            name,
+            status,
+            rows,
+            seconds,
+            redact(message) if message else None,
+            datetime.now(UTC),
+        ],
+    )
 
 
 def _drop_pending(rc: RunContext, names: list[str]) -> None:

@@ -25,6 +25,9 @@ _META_DDL = (
     f"""create table if not exists {META_SCHEMA}.run_log (
         run_id varchar, step varchar, status varchar, started_at timestamptz,
         finished_at timestamptz, seconds double, rows bigint, message varchar)""",
+    f"""create table if not exists {META_SCHEMA}.source_log (
+        run_id varchar, source varchar, status varchar, rows bigint, seconds double,
+        message varchar, logged_at timestamptz)""",
     f"""create table if not exists {META_SCHEMA}.dq_check_result (
         run_id varchar, check_name varchar, table_name varchar, severity varchar,
         observed_value double, warn_threshold double, critical_threshold double,
