@@ -131,3 +131,22 @@ def test_rerun_appends_raw_but_changes_no_mart_row(first_run: tuple[Project, Run
     assert result.exit_code == 0
     assert wh.query("select count(*) from raw_meta_ads.insights")[0][0] > raw_before
     assert marts_snapshot(wh) == before
+
+
+def test_failed_dbt_test_exits_1_and_skips_publish(first_run: tuple[Project, RunResult]) -> None:
+    proj, _ = first_run
+    wh = DuckDBWarehouse(proj.warehouse_path)
+    wh.execute(
+        "insert into raw_shopify.orders (id, created_at, updated_at, shop_domain, shop_timezone, "
+        "_source, _extract_run_id, _ingested_at) select null, created_at, updated_at, "
+        "shop_domain, shop_timezone, _source, 'corrupt', now() from raw_shopify.orders limit 1"
+    )
+    try:
+        result = run_pipeline(proj, RunOptions(from_step="transform"))
+    finally:
+        wh.execute("delete from raw_shopify.orders where _extract_run_id = 'corrupt'")
+    status = {s.step: s for s in result.steps}
+    assert status["transform"].status.value == "failed"
+    assert "not_null" in (status["transform"].message or "")
+    assert status["publish"].status.value == "skipped"
+    assert result.exit_code == 1 and result.output_dir is None

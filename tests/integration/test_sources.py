@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
@@ -163,3 +164,17 @@ def test_meta_incremental_rereads_the_lookback_window(server: EmulatorServer) ->
 def test_meta_bad_token_is_an_auth_error_naming_the_fix(server: EmulatorServer) -> None:
     with pytest.raises(AuthError, match=r"ads_read.*secrets.toml"):
         collect(meta(server, token="nope").extract(ExtractContext(run_id="r")))
+
+
+def test_shopify_backfill_never_moves_the_watermark_past_unread_orders(
+    server: EmulatorServer, business: Business
+) -> None:
+    backfill = ExtractContext(run_id="b", end_date=date(2025, 3, 20))
+    first = collect(shopify(server).extract(backfill))["orders"]
+    last_second = datetime(2025, 3, 21, tzinfo=ZoneInfo(CONFIG.timezone)) - timedelta(seconds=1)
+    updated = first.column("updated_at").to_pylist()
+    assert max(updated) <= last_second
+    ctx = ExtractContext(run_id="n", watermarks={CONFIG.shop_domain: max(updated)})
+    second = collect(shopify(server).extract(ctx))["orders"]
+    seen = set(first.column("id").to_pylist()) | set(second.column("id").to_pylist())
+    assert seen == {o["id"] for o in business.orders}

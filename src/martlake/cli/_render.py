@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 
 STATUS_STYLE = {
@@ -45,7 +46,9 @@ class RichProgress:
 
     def unit(self, step: str, name: str, status: str, rows: int | None, seconds: float) -> None:
         shown = f" {rows:,} rows" if rows is not None else ""
-        self.console.print(f"    {styled(status)} {name}{shown} in {seconds:.1f}s", highlight=False)
+        self.console.print(
+            f"    {styled(status)} {escape(name)}{shown} in {seconds:.1f}s", highlight=False
+        )
         self.console.file.flush()
 
     def step_finished(
@@ -55,7 +58,7 @@ class RichProgress:
             self._status.stop()
             self._status = None
         shown = f" {rows:,} rows" if rows is not None else ""
-        tail = f" — {message}" if message else ""
+        tail = f" — {escape(message)}" if message else ""
         self.console.print(
             f"{self._index} {styled(status)} {step}{shown} in {seconds:.1f}s{tail}",
             highlight=False,

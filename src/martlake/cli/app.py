@@ -5,19 +5,20 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 
 from martlake import __version__
 from martlake.cli._render import STATUS_STYLE, RichProgress, fmt_seconds, styled
 from martlake.config import load_project, redact
-from martlake.errors import MartlakeError
+from martlake.errors import ConfigError, MartlakeError
 
 app = typer.Typer(
     name="martlake",
@@ -148,7 +149,7 @@ def run(
     result = run_pipeline(project, options, progress=RichProgress(console))
     bad = [c for c in result.checks if c.severity.rank >= 3]
     for check in bad:
-        console.print(f"  {styled(check.severity.value)} {check.check}: {check.message}")
+        console.print(f"  {styled(check.severity.value)} {check.check}: {escape(check.message)}")
     where = f"; outputs in {result.output_dir}" if result.output_dir else ""
     verdict = "ok" if result.exit_code == 0 else "failed"
     console.print(f"Run {result.run_id} {styled(verdict)}{where}")
@@ -180,7 +181,7 @@ def status(
         )
         table.add_row(
             r["run_id"],
-            f"{r['started_at']:%Y-%m-%d %H:%M:%S}",
+            f"{r['started_at'].astimezone(UTC):%Y-%m-%d %H:%M:%S}",
             fmt_seconds(duration),
             styled(r["status"]),
             "" if r["exit_code"] is None else str(r["exit_code"]),
@@ -189,7 +190,7 @@ def status(
     console.print(table)
     latest = runs[0]
     if latest["message"]:
-        console.print(f"Last run stopped: {latest['message']}")
+        console.print(f"Last run stopped: {escape(latest['message'])}")
     steps = Table(title=f"Steps of {latest['run_id']}")
     for col in ("step", "status", "duration", "rows", "message"):
         steps.add_column(col)
@@ -199,7 +200,7 @@ def status(
             styled(state),
             fmt_seconds(seconds),
             "" if rows is None else f"{rows:,}",
-            message or "",
+            escape(message or ""),
         )
     console.print(steps)
     checks = latest_checks(project)
@@ -208,7 +209,7 @@ def status(
         for col in ("check", "table", "severity", "message"):
             table.add_column(col)
         for c in checks:
-            table.add_row(c.check, c.table, styled(c.severity.value), c.message)
+            table.add_row(c.check, c.table, styled(c.severity.value), escape(c.message))
         console.print(table)
 
 
@@ -229,8 +230,8 @@ def sources(project_dir: ProjectDir = Path(".")) -> None:
             s.name,
             s.title,
             f"[{STATUS_STYLE[state]}]{s.state.value}[/]",
-            f"{s.last_load:%Y-%m-%d %H:%M}" if s.last_load else "",
-            (s.message or "")[:120] if s.state.value == "failing" else "",
+            f"{s.last_load.astimezone(UTC):%Y-%m-%d %H:%M}" if s.last_load else "",
+            escape((s.message or "")[:120]) if s.state.value == "failing" else "",
         )
     console.print(table)
 
@@ -263,7 +264,12 @@ def sandbox_serve(
         project = Project(root=project_dir.resolve(), settings=Settings())
     config = simulator_config(project)
     server = EmulatorServer(Business(config), host=host, port=port)
-    server.start()
+    try:
+        server.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}): pick another --port"
+        ) from None
     console.print(f"Sandbox: {config.start_date} … {config.end_date}, seed {config.seed}")
     console.print(f"  Shopify  {server.shopify_base_url}  token {SANDBOX_SHOPIFY_TOKEN}")
     console.print(f"  Meta     {server.meta_base_url}  token {SANDBOX_META_TOKEN}")
@@ -285,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code: Any = app(args=argv, prog_name="martlake", standalone_mode=False)
     except MartlakeError as exc:
-        err_console.print(f"[bold red]error:[/] {redact(str(exc))}", soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", soft_wrap=True)
         return exc.exit_code
     except typer.Abort:
         err_console.print("[bold red]aborted[/]")
@@ -295,10 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         if callable(show):
             show()
         else:
-            err_console.print(f"[bold red]error:[/] {exc}")
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
         return 2
     except Exception:  # noqa: BLE001 - last resort: a bug, shown with its traceback
-        err_console.print(redact(traceback.format_exc()))
+        err_console.print(redact(traceback.format_exc()), markup=False)
         err_console.print(
             "[bold red]error:[/] unexpected failure (a bug in martlake): please report it "
             "with the traceback above"

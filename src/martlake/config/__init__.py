@@ -10,6 +10,7 @@ from martlake.config._loader import (
 )
 from martlake.config._models import (
     FreshnessSettings,
+    GoogleAdsSettings,
     MetaAdsSettings,
     PrivacySettings,
     PublishSettings,
@@ -18,6 +19,7 @@ from martlake.config._models import (
     Settings,
     ShopifySettings,
     SourcesSettings,
+    TikTokAdsSettings,
     WarehouseSettings,
 )
 from martlake.config._redact import redact, register_secret
@@ -27,6 +29,7 @@ __all__ = [
     "ENV_PREFIX",
     "SECRETS_FILE",
     "FreshnessSettings",
+    "GoogleAdsSettings",
     "MetaAdsSettings",
     "PrivacySettings",
     "Project",
@@ -36,6 +39,7 @@ __all__ = [
     "Settings",
     "ShopifySettings",
     "SourcesSettings",
+    "TikTokAdsSettings",
     "WarehouseSettings",
     "load_project",
     "redact",

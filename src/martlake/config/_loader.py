@@ -96,24 +96,48 @@ def load_project(
 
 
 def require_secrets(project: Project) -> None:
-    """Fail with one line per missing credential of each configured source.
+    """Fail with one line naming every missing credential of the configured sources.
+
+    A credential is a `SecretStr` field of a source's settings, or a field marked
+    `json_schema_extra={"credential": True}` (Google's OAuth `client_id`).
 
     Raises:
-        ConfigError: A configured source has no access token.
+        ConfigError: A configured source lacks a credential.
     """
     sources = project.settings.sources
     missing = [
-        name
+        (name, field)
         for name in type(sources).model_fields
-        if (cfg := getattr(sources, name)) is not None and cfg.access_token is None
+        if (cfg := getattr(sources, name)) is not None
+        for field in _credential_fields(type(cfg))
+        if getattr(cfg, field) is None
     ]
     if missing:
-        name = missing[0]
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        name, field = missing[0]
+        secret = _is_secret(type(getattr(sources, name)), field)
+        where = SECRETS_FILE if secret else f"{CONFIG_FILE} or {SECRETS_FILE}"
+        others = ", ".join(f"`sources.{n}.{f}`" for n, f in missing[1:])
+        more = f" (and {len(missing) - 1} more: {others})" if len(missing) > 1 else ""
         raise ConfigError(
-            f"`sources.{name}.access_token` is not set{more}: add it under [sources.{name}] in "
-            f"{SECRETS_FILE} or set {ENV_PREFIX}SOURCES__{name.upper()}__ACCESS_TOKEN"
+            f"`sources.{name}.{field}` is not set{more}: add it under [sources.{name}] in "
+            f"{where} or set {ENV_PREFIX}SOURCES__{name.upper()}__{field.upper()}"
         )
+
+
+def _credential_fields(model: type[BaseModel]) -> list[str]:
+    """Names of the fields of a source's settings that hold credentials, in declaration order."""
+    out = []
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra
+        marked = isinstance(extra, dict) and extra.get("credential") is True
+        if marked or _is_secret(model, name):
+            out.append(name)
+    return out
+
+
+def _is_secret(model: type[BaseModel], name: str) -> bool:
+    annotation = model.model_fields[name].annotation
+    return annotation is SecretStr or SecretStr in (getattr(annotation, "__args__", None) or ())
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -132,12 +156,14 @@ def _env_layer(environ: Mapping[str, str]) -> list[tuple[tuple[str, ...], Any]]:
         if not name.startswith(ENV_PREFIX) or len(name) == len(ENV_PREFIX):
             continue
         key = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
-        try:
-            value: Any = json.loads(raw)
-            if not isinstance(value, list | dict | bool | int | float):
+        # Only lists and tables are JSON; scalars stay strings and pydantic converts them to
+        # the field's type, so `44` stays a string for a string field.
+        value: Any = raw
+        if raw.lstrip().startswith(("[", "{")):
+            try:
+                value = json.loads(raw)
+            except ValueError:
                 value = raw
-        except ValueError:
-            value = raw
         out.append((key, value))
     return out
 

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 DEFAULT_REPORT_MODELS = (
     "shopify_daily_metrics",
@@ -69,11 +69,73 @@ class MetaAdsSettings(_Section):
     """Override `https://graph.facebook.com` (proxies, the sandbox)."""
 
 
+class GoogleAdsSettings(_Section):
+    """`[sources.google_ads]`: Google Ads customers via the Google Ads API (REST)."""
+
+    customer_ids: list[str] = Field(min_length=1)
+    """Customer ids, `123-456-7890` or `1234567890`."""
+    developer_token: SecretStr | None = None
+    """An approved developer token (API Center of the manager account); keep it in secrets."""
+    client_id: str | None = Field(default=None, json_schema_extra={"credential": True})
+    """OAuth client id of the Google Cloud project the refresh token was issued to."""
+    client_secret: SecretStr | None = None
+    """OAuth client secret; keep it in `.martlake/secrets.toml`."""
+    refresh_token: SecretStr | None = None
+    """OAuth refresh token with the `https://www.googleapis.com/auth/adwords` scope."""
+    login_customer_id: str | None = None
+    """Manager account id, when the customers are reached through a manager account."""
+    api_version: str = "v18"
+    lookback_days: int = Field(default=14, ge=0)
+    """Google restates conversions for days after a click, so each run re-reads this window."""
+    start_date: date | None = None
+    """First day to load on the very first run; default: 37 months ago."""
+    base_url: str | None = None
+    """Override `https://googleads.googleapis.com` (proxies, the sandbox)."""
+    token_url: str | None = None
+    """Override `https://oauth2.googleapis.com/token` (proxies, the sandbox)."""
+
+    @field_validator("customer_ids")
+    @classmethod
+    def _customer_ids(cls, value: list[str]) -> list[str]:
+        return [_customer_id(v) for v in value]
+
+    @field_validator("login_customer_id")
+    @classmethod
+    def _login_customer_id(cls, value: str | None) -> str | None:
+        return None if value is None else _customer_id(value)
+
+
+def _customer_id(value: str) -> str:
+    digits = value.strip().replace("-", "")
+    if not digits.isdigit() or len(digits) != 10:
+        raise ValueError("a Google Ads customer id is 10 digits, e.g. `123-456-7890`")
+    return digits
+
+
+class TikTokAdsSettings(_Section):
+    """`[sources.tiktok_ads]`: TikTok advertisers via the TikTok API for Business."""
+
+    advertiser_ids: list[str] = Field(min_length=1)
+    """Advertiser ids (numeric strings)."""
+    access_token: SecretStr | None = None
+    """Long-term token of an app with the Reporting permission; keep it in secrets."""
+    api_version: str = "v1.3"
+    lookback_days: int = Field(default=7, ge=0)
+    """TikTok restates attributed conversions for days, so each run re-reads this window."""
+    start_date: date | None = None
+    """First day to load on the very first run; default: 37 months ago."""
+    page_size: int = Field(default=1000, ge=1, le=1000)
+    base_url: str | None = None
+    """Override `https://business-api.tiktok.com` (proxies, the sandbox)."""
+
+
 class SourcesSettings(_Section):
     """`[sources.*]`: one table per connected source."""
 
     shopify: ShopifySettings | None = None
     meta_ads: MetaAdsSettings | None = None
+    google_ads: GoogleAdsSettings | None = None
+    tiktok_ads: TikTokAdsSettings | None = None
 
 
 class SandboxSettings(_Section):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import difflib
 import string
-from datetime import date, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from martlake.config import CONFIG_FILE
+from martlake.config import CONFIG_FILE, SandboxSettings
 from martlake.errors import ConfigError
 
 EXAMPLES_DIR = Path(__file__).parent
@@ -24,7 +25,8 @@ def create_project(dest: Path, example: str = "blank", *, force: bool = False) -
     Args:
         dest: Project directory (created if absent).
         example: Template name, one of `EXAMPLES`.
-        force: Overwrite an existing `martlake.toml`.
+        force: Overwrite an existing `martlake.toml`. An existing `.martlake/secrets.toml` or
+            `.gitignore` is never overwritten.
 
     Returns:
         The files written.
@@ -41,7 +43,10 @@ def create_project(dest: Path, example: str = "blank", *, force: bool = False) -
             f"`{dest / CONFIG_FILE}` already exists: run martlake there, or pass --force to "
             "overwrite it"
         )
-    yesterday = date.today() - timedelta(days=1)
+    # The sandbox's "yesterday" is in its timezone, so the pinned start gives exactly
+    # SANDBOX_DAYS days whatever the machine's clock zone.
+    today = datetime.now(ZoneInfo(SandboxSettings().timezone)).date()
+    yesterday = today - timedelta(days=1)
     values = {
         "start_date": (yesterday - timedelta(days=SANDBOX_DAYS - 1)).isoformat(),
         "project_name": dest.resolve().name,
@@ -57,11 +62,15 @@ def create_project(dest: Path, example: str = "blank", *, force: bool = False) -
         ]
         target = dest.joinpath(*parts)
         target = target.with_name(target.name.removesuffix(".tmpl"))
+        if target.exists() and target.name != CONFIG_FILE:
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
         text = src.read_text(encoding="utf-8")
         if src.name.endswith(".tmpl"):
             text = string.Template(text).substitute(values)
         target.write_text(text, encoding="utf-8")
         written.append(target)
-    (dest / ".martlake" / "secrets.toml").chmod(0o600)
+    secrets = dest / ".martlake" / "secrets.toml"
+    if secrets in written:
+        secrets.chmod(0o600)
     return written

@@ -149,6 +149,11 @@ def run_pipeline(
     warehouse = DuckDBWarehouse(project.warehouse_path)
     with RunLock(project.state_dir):
         warehouse.ensure_meta()
+        # Holding the lock, no other run is alive: a 'running' row is a run that was killed.
+        warehouse.execute(
+            f"update {META_SCHEMA}.runs set status = 'killed', exit_code = 2, "
+            "message = 'the process ended without finishing the run' where status = 'running'"
+        )
         warehouse.execute(
             f"insert into {META_SCHEMA}.runs values (?, ?, null, 'running', null, ?, null)",
             [run_id, started_at, ",".join(steps)],
@@ -167,12 +172,15 @@ def run_pipeline(
         result = RunResult(run_id=run_id, started_at=started_at)
         try:
             for index, step in enumerate(steps, 1):
+                if step == "publish" and _transform_failed(result):
+                    result.steps.append(_skip(rc, step, index, len(steps)))
+                    continue
                 result.steps.append(_run_step(rc, step, index, len(steps)))
         except BaseException as exc:
             _finish(warehouse, result, "failed", redact(str(exc))[:500] or type(exc).__name__)
             raise
         result.checks = rc.checks
-        if "publish" in steps:
+        if any(s.step == "publish" and s.status is not StepStatus.SKIPPED for s in result.steps):
             result.output_dir = rc.output_dir
         _finish(warehouse, result, "ok" if result.exit_code == 0 else "failed", None)
         if result.output_dir is not None:
@@ -188,8 +196,9 @@ def _run_step(rc: RunContext, step: str, index: int, total: int) -> StepResult:
         result = STEP_FUNCTIONS[step](rc)
     except MartlakeError as exc:
         seconds = time.perf_counter() - started
-        _log_step(rc, StepResult(step, StepStatus.FAILED, seconds, None, str(exc), started_at))
-        rc.progress.step_finished(step, StepStatus.FAILED.value, None, seconds, str(exc))
+        message = redact(str(exc))
+        _log_step(rc, StepResult(step, StepStatus.FAILED, seconds, None, message, started_at))
+        rc.progress.step_finished(step, StepStatus.FAILED.value, None, seconds, message)
         raise
     result.seconds = time.perf_counter() - started
     result.started_at = started_at
@@ -197,6 +206,20 @@ def _run_step(rc: RunContext, step: str, index: int, total: int) -> StepResult:
     rc.progress.step_finished(
         step, result.status.value, result.rows, result.seconds, result.message
     )
+    return result
+
+
+def _transform_failed(result: RunResult) -> bool:
+    return any(s.step == "transform" and s.status is StepStatus.FAILED for s in result.steps)
+
+
+def _skip(rc: RunContext, step: str, index: int, total: int) -> StepResult:
+    # Publishing a mix of rebuilt and stale marts would look normal and be wrong.
+    rc.progress.step_started(step, index, total)
+    message = "skipped: the transform failed, so the marts are not consistent"
+    result = StepResult(step, StepStatus.SKIPPED, 0.0, None, message, datetime.now(UTC))
+    _log_step(rc, result)
+    rc.progress.step_finished(step, result.status.value, None, 0.0, message)
     return result
 
 

@@ -175,6 +175,118 @@ def _build_campaigns() -> tuple[Campaign, ...]:
 
 CAMPAIGNS = _build_campaigns()
 
+
+@dataclass(frozen=True, slots=True)
+class GoogleCampaign:
+    id: str
+    name: str
+    slug: str
+    channel_type: str
+    share: float
+    cpc: float
+    ctr: float
+    cvr: float
+    paused: tuple[int, int] | None = None
+
+    def is_active(self, day_index: int) -> bool:
+        return self.paused is None or not self.paused[0] <= day_index < self.paused[1]
+
+
+# (name, advertising channel type, budget share, cost per click in cents, ctr, conversion rate,
+#  paused day indexes)
+_GOOGLE_SPECS: tuple[tuple[str, str, float, float, float, float, tuple[int, int] | None], ...] = (
+    ("Search - Brand", "SEARCH", 0.14, 55.0, 0.12, 0.090, None),
+    ("Search - Generic", "SEARCH", 0.24, 160.0, 0.045, 0.024, (38, 61)),
+    ("Shopping - All products", "SHOPPING", 0.30, 70.0, 0.011, 0.032, None),
+    ("Performance Max - Catalog", "PERFORMANCE_MAX", 0.32, 85.0, 0.009, 0.036, None),
+)
+
+GOOGLE_CAMPAIGNS = tuple(
+    GoogleCampaign(
+        id=str(21_000_000_000 + c),
+        name=name,
+        slug=_slugify(name).replace("-", "_"),
+        channel_type=channel,
+        share=share,
+        cpc=cpc,
+        ctr=ctr,
+        cvr=cvr,
+        paused=paused,
+    )
+    for c, (name, channel, share, cpc, ctr, cvr, paused) in enumerate(_GOOGLE_SPECS, 1)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TikTokAd:
+    id: str
+    name: str
+    adgroup_id: str
+    adgroup_name: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class TikTokCampaign:
+    id: str
+    name: str
+    slug: str
+    share: float
+    cpm: float
+    ctr: float
+    cvr: float
+    ads: tuple[TikTokAd, ...]
+    active_from: int = 0
+
+    def is_active(self, day_index: int) -> bool:
+        return day_index >= self.active_from
+
+
+# (name, budget share, cpm in currency units, ctr, conversion rate, first active day index)
+_TIKTOK_SPECS: tuple[tuple[str, float, float, float, float, int], ...] = (
+    ("Spark Ads - Creators", 0.45, 6.5, 0.009, 0.012, 0),
+    ("Prospecting - Broad", 0.35, 5.0, 0.007, 0.010, 0),
+    ("Retargeting - Video Viewers", 0.20, 8.0, 0.011, 0.025, 21),
+)
+_TIKTOK_ADGROUPS = ("US 18-34", "US 25-44")
+_TIKTOK_AD_NAMES = ("Hook - Unboxing 15s", "Hook - Trail Test 9s", "Creator Review 21s")
+
+
+def _build_tiktok() -> tuple[TikTokCampaign, ...]:
+    campaigns: list[TikTokCampaign] = []
+    for c, (name, share, cpm, ctr, cvr, active_from) in enumerate(_TIKTOK_SPECS, 1):
+        ads: list[TikTokAd] = []
+        for g, audience in enumerate(_TIKTOK_ADGROUPS, 1):
+            adgroup_id = str(1_792_000_000_000_000_000 + c * 100 + g)
+            for a in range(1, 3):
+                ad_name = _TIKTOK_AD_NAMES[(c + g + a) % len(_TIKTOK_AD_NAMES)]
+                ads.append(
+                    TikTokAd(
+                        id=str(1_793_000_000_000_000_000 + c * 1000 + g * 10 + a),
+                        name=f"{ad_name} v{a}",
+                        adgroup_id=adgroup_id,
+                        adgroup_name=f"{name} | {audience}",
+                        weight=(0.55 if g == 1 else 0.45) * (0.6 if a == 1 else 0.4),
+                    )
+                )
+        campaigns.append(
+            TikTokCampaign(
+                id=str(1_791_000_000_000_000_000 + c),
+                name=name,
+                slug=_slugify(name).replace("-", "_"),
+                share=share,
+                cpm=cpm,
+                ctr=ctr,
+                cvr=cvr,
+                ads=tuple(ads),
+                active_from=active_from,
+            )
+        )
+    return tuple(campaigns)
+
+
+TIKTOK_CAMPAIGNS = _build_tiktok()
+
 DISCOUNT_CODES = (
     DiscountCode("WELCOME10", 10, None, returning_only=False, new_only=True),
     DiscountCode("SPRING20", 20, frozenset({3, 4, 5}), returning_only=False, new_only=False),
@@ -247,7 +359,6 @@ EMAIL_CAMPAIGNS = (
     "winback_60d",
     "vip_early",
 )
-GOOGLE_CAMPAIGNS = ("brand_search", "pmax_all_products", "shopping_bestsellers", "nonbrand_gear")
 REFUND_NOTES = ("Customer return", "Wrong size", "Damaged in transit", None, None)
 
 

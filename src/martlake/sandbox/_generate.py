@@ -15,11 +15,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import accumulate
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from martlake.sandbox import _catalog as cat
-from martlake.sandbox._records import Address, Customer, Insight, Line, Order, Phone, Refund
+from martlake.sandbox._records import (
+    Address,
+    Customer,
+    GoogleStat,
+    Insight,
+    Line,
+    Order,
+    Phone,
+    Refund,
+    TikTokStat,
+)
 
 if TYPE_CHECKING:
     from martlake.sandbox.simulator import SimulatorConfig
@@ -28,6 +38,8 @@ TAX_PERCENT = 8
 FREE_SHIPPING_FROM = 7500
 SHIPPING_FEE = 595
 META_SPEND_PER_ORDER = 11.0
+GOOGLE_SPEND_PER_ORDER = 4.2
+TIKTOK_SPEND_PER_ORDER = 2.1
 
 ORDER_ID_BASE = 5_000_000_000
 LINE_ID_BASE = 14_210_000_000_000
@@ -53,6 +65,12 @@ _PLACE_CUM = tuple(accumulate(p[5] for p in cat.PLACES))
 _META_SOURCES = ("facebook", "fb", "ig", "instagram", "Facebook", "IG")
 _META_SOURCE_CUM = tuple(accumulate((0.45, 0.15, 0.15, 0.20, 0.03, 0.02)))
 _META_REFERRERS = ("https://l.facebook.com/", "https://m.facebook.com/", "https://l.instagram.com/")
+# Shopping and Performance Max clicks often land with auto-tagging only (no UTM template).
+_GCLID_ONLY = {"SEARCH": 0.05, "SHOPPING": 0.35, "PERFORMANCE_MAX": 0.45}
+_TTCLID_ONLY = 0.35
+_META_SLUGS = {c.id: c.slug for c in cat.CAMPAIGNS}
+_GOOGLE = {c.id: c for c in cat.GOOGLE_CAMPAIGNS}
+_TIKTOK = {c.id: c for c in cat.TIKTOK_CAMPAIGNS}
 _NANP_STYLES = 6
 _GB_STYLES = 4
 
@@ -166,6 +184,49 @@ def format_phone(phone: Phone, style: int) -> str:
     )[style % _GB_STYLES]
 
 
+class Generated(NamedTuple):
+    """Everything the generator made, before `as_of` hides the future."""
+
+    orders: list[Order]
+    insights: list[Insight]
+    google: list[GoogleStat]
+    tiktok: list[TikTokStat]
+
+
+class _Picker:
+    """Draws a campaign (and for Meta an ad) in proportion to what it spent that day."""
+
+    def __init__(self, spend: list[tuple[str, str, int]]) -> None:
+        by_campaign: dict[str, list[tuple[str, int]]] = {}
+        for campaign_id, entity_id, cents in spend:
+            if cents > 0:
+                by_campaign.setdefault(campaign_id, []).append((entity_id, cents))
+        self.ids = list(by_campaign)
+        self._cum = list(accumulate(sum(c for _, c in v) for v in by_campaign.values()))
+        self._entities = by_campaign
+
+    def campaign(self, rng: random.Random) -> str | None:
+        if not self.ids:
+            return None
+        return self.ids[bisect(self._cum, rng.random() * self._cum[-1])]
+
+    def entity(self, rng: random.Random, campaign_id: str) -> str:
+        entities = self._entities[campaign_id]
+        cum = list(accumulate(c for _, c in entities))
+        return entities[bisect(cum, rng.random() * cum[-1])][0]
+
+
+def _daily_budget(config: SimulatorConfig, day: date, per_order: float) -> float:
+    years = (day - config.start_date).days / 365.25
+    return (
+        config.orders_per_day
+        * per_order
+        * math.pow(1 + config.growth, years)
+        * math.sqrt(_WEEKDAY[day.weekday()])
+        * math.pow(yearly_factor(day), 0.8)
+    )
+
+
 @dataclass
 class _State:
     order_seq: int = 0
@@ -184,16 +245,19 @@ class Generator:
         self._customer_index = 0
         self._seed_customers()
 
-    def run(self) -> tuple[list[Order], list[Insight]]:
-        orders: list[Order] = []
-        insights: list[Insight] = []
+    def run(self) -> Generated:
+        out = Generated([], [], [], [])
         day = self.config.start_date
         while day <= self.config.end_date:
             day_insights = self._ads_day(day)
-            insights.extend(day_insights)
-            orders.extend(self._orders_day(day, day_insights))
+            day_google = self._google_day(day)
+            day_tiktok = self._tiktok_day(day)
+            out.insights.extend(day_insights)
+            out.google.extend(day_google)
+            out.tiktok.extend(day_tiktok)
+            out.orders.extend(self._orders_day(day, day_insights, day_google, day_tiktok))
             day += timedelta(days=1)
-        return orders, insights
+        return out
 
     def _day_bounds(self, day: date) -> tuple[int, int]:
         start = datetime(day.year, day.month, day.day, tzinfo=self.tz)
@@ -332,7 +396,86 @@ class Generator:
                 )
         return rows
 
-    def _orders_day(self, day: date, insights: list[Insight]) -> list[Order]:
+    def _google_day(self, day: date) -> list[GoogleStat]:
+        rng = _seeded(self.config.seed, "google", day.toordinal())
+        day_index = (day - self.config.start_date).days
+        start_ts, end_ts = self._day_bounds(day)
+        total = _daily_budget(self.config, day, GOOGLE_SPEND_PER_ORDER) * 100
+        peak_cpc = 1.25 if (day.month == 11 and day.day >= 15) or day.month == 12 else 1.0
+        rows: list[GoogleStat] = []
+        for campaign in cat.GOOGLE_CAMPAIGNS:
+            budget, cpc_noise, ctr_noise, cvr_noise, aov_noise, tiny = (
+                _lognormal(rng, 0.1),
+                _lognormal(rng, 0.12),
+                _lognormal(rng, 0.15),
+                _lognormal(rng, 0.3),
+                _lognormal(rng, 0.15),
+                rng.random(),
+            )
+            if not campaign.is_active(day_index):
+                continue
+            cost = round(total * campaign.share * budget)
+            clicks = round(cost / (campaign.cpc * peak_cpc * cpc_noise))
+            if tiny < 0.01:
+                cost, clicks = 0, 0
+                impressions = 1 + int(30 * ctr_noise)
+            else:
+                impressions = round(clicks / (campaign.ctr * ctr_noise))
+            # Data-driven attribution splits credit, so conversions are fractional.
+            conversions = round(clicks * campaign.cvr * cvr_noise, 2)
+            value = round(conversions * 94.0 * aov_noise, 2)
+            row = GoogleStat(
+                day, start_ts, end_ts, campaign, cost, impressions, clicks, conversions, value
+            )
+            if not row.is_empty():
+                rows.append(row)
+        return rows
+
+    def _tiktok_day(self, day: date) -> list[TikTokStat]:
+        rng = _seeded(self.config.seed, "tiktok", day.toordinal())
+        day_index = (day - self.config.start_date).days
+        start_ts, end_ts = self._day_bounds(day)
+        total = _daily_budget(self.config, day, TIKTOK_SPEND_PER_ORDER) * 100
+        rows: list[TikTokStat] = []
+        for campaign in cat.TIKTOK_CAMPAIGNS:
+            budget, cpm = _lognormal(rng, 0.15), campaign.cpm * _lognormal(rng, 0.1)
+            draws = [
+                (rng.random(), _lognormal(rng, 0.3), _lognormal(rng, 0.35)) for _ in campaign.ads
+            ]
+            if not campaign.is_active(day_index):
+                continue
+            for ad, (dark, noise, cvr_noise) in zip(campaign.ads, draws, strict=True):
+                if dark < 0.03:
+                    continue
+                spend = round(total * campaign.share * budget * ad.weight * noise)
+                impressions = round(spend / 100 / cpm * 1000)
+                clicks = round(impressions * campaign.ctr * noise**0.5)
+                conversions = round(clicks * campaign.cvr * cvr_noise)
+                value = conversions * round(8600 * _lognormal(rng, 0.15))
+                if spend or impressions:
+                    rows.append(
+                        TikTokStat(
+                            day,
+                            start_ts,
+                            end_ts,
+                            campaign,
+                            ad,
+                            spend,
+                            impressions,
+                            clicks,
+                            conversions,
+                            value,
+                        )  # fmt: skip
+                    )
+        return rows
+
+    def _orders_day(
+        self,
+        day: date,
+        insights: list[Insight],
+        google: list[GoogleStat],
+        tiktok: list[TikTokStat],
+    ) -> list[Order]:
         cfg = self.config
         state = self.state
         rng = _seeded(cfg.seed, "orders", day.toordinal())
@@ -345,15 +488,11 @@ class Generator:
             int((bisect(_HOUR_CUM, rand() * hour_total) + rand()) / 24 * length)
             for _ in range(count)
         )
-        campaign_spend: dict[str, int] = {}
-        ad_spend: dict[str, list[tuple[str, int]]] = {}
-        for row in insights:
-            if row.spend > 0:
-                campaign_spend[row.campaign.id] = campaign_spend.get(row.campaign.id, 0) + row.spend
-                ad_spend.setdefault(row.campaign.id, []).append((row.ad.id, row.spend))
-        campaigns = {c.id: c for c in cat.CAMPAIGNS}
-        campaign_ids = list(campaign_spend)
-        campaign_cum = list(accumulate(campaign_spend.values()))
+        pickers = {
+            "meta": _Picker([(r.campaign.id, r.ad.id, r.spend) for r in insights]),
+            "google": _Picker([(r.campaign.id, r.campaign.id, r.cost) for r in google]),
+            "tiktok": _Picker([(r.campaign.id, r.ad.id, r.spend) for r in tiktok]),
+        }
         discount_rate = 0.45 if bfcm_window(day) else 0.15
         orders: list[Order] = []
         for offset in offsets:
@@ -386,7 +525,7 @@ class Generator:
 
             channel = _CHANNELS[bisect(_CHANNEL_CUM, rand() * _CHANNEL_CUM[-1])]
             landing, referrer, campaign_id = self._attribution(
-                rng, channel, lines[0].product, campaign_ids, campaign_cum, ad_spend, campaigns
+                rng, channel, lines[0].product, pickers
             )
 
             refund: Refund | None = None
@@ -519,13 +658,7 @@ class Generator:
 
     @staticmethod
     def _attribution(
-        rng: random.Random,
-        channel: str,
-        product: cat.Product,
-        campaign_ids: list[str],
-        campaign_cum: list[int],
-        ad_spend: dict[str, list[tuple[str, int]]],
-        campaigns: dict[str, cat.Campaign],
+        rng: random.Random, channel: str, product: cat.Product, pickers: dict[str, _Picker]
     ) -> tuple[str | None, str | None, str | None]:
         r = rng.random()
         path = (
@@ -537,28 +670,40 @@ class Generator:
             source = _META_SOURCES[bisect(_META_SOURCE_CUM, rng.random() * _META_SOURCE_CUM[-1])]
             fbclid = f"IwAR{_token(rng, 30)}"
             referrer = rng.choice(_META_REFERRERS) if rng.random() < 0.5 else None
-            if not campaign_ids or rng.random() < 0.12:
+            meta = pickers["meta"]
+            if not meta.ids or rng.random() < 0.12:
                 return f"{path}?fbclid={fbclid}", referrer, None
-            cid = campaign_ids[bisect(campaign_cum, rng.random() * campaign_cum[-1])]
-            ads = ad_spend[cid]
-            ad_cum = list(accumulate(s for _, s in ads))
-            ad_id = ads[bisect(ad_cum, rng.random() * ad_cum[-1])][0]
+            cid = meta.campaign(rng)
+            assert cid is not None
+            ad_id = meta.entity(rng, cid)
             medium = "paid_social" if rng.random() < 0.9 else "paid"
             query = (
-                f"utm_source={source}&utm_medium={medium}&utm_campaign={campaigns[cid].slug}"
+                f"utm_source={source}&utm_medium={medium}&utm_campaign={_META_SLUGS[cid]}"
                 f"&utm_id={cid}&utm_content={ad_id}&fbclid={fbclid}"
             )
             return f"{path}?{query}", referrer, cid
         if channel == "google":
             gclid = f"Cj0KCQjw{_token(rng, 24)}"
             referrer = "https://www.google.com/" if rng.random() < 0.5 else None
-            if rng.random() < 0.2:
+            gid = pickers["google"].campaign(rng)
+            untagged = rng.random()
+            if gid is None or untagged < _GCLID_ONLY[_GOOGLE[gid].channel_type]:
                 return f"{path}?gclid={gclid}", referrer, None
-            gcamp = rng.choice(cat.GOOGLE_CAMPAIGNS)
-            query = f"utm_source=google&utm_medium=cpc&utm_campaign={gcamp}&gclid={gclid}"
-            return f"{path}?{query}", referrer, None
+            query = (
+                f"utm_source=google&utm_medium=cpc&utm_campaign={_GOOGLE[gid].slug}"
+                f"&utm_id={gid}&gclid={gclid}"
+            )
+            return f"{path}?{query}", referrer, gid
         if channel == "tiktok":
-            return f"{path}?ttclid=E.C.P.{_token(rng, 27)}", None, None
+            ttclid = f"E.C.P.{_token(rng, 27)}"
+            tid = pickers["tiktok"].campaign(rng)
+            if tid is None or rng.random() < _TTCLID_ONLY:
+                return f"{path}?ttclid={ttclid}", None, None
+            query = (
+                f"utm_source=tiktok&utm_medium=paid_social&utm_campaign={_TIKTOK[tid].slug}"
+                f"&utm_id={tid}&ttclid={ttclid}"
+            )
+            return f"{path}?{query}", None, tid
         if channel == "email":
             flow = rng.choice(cat.EMAIL_CAMPAIGNS)
             source = "klaviyo" if rng.random() < 0.85 else "newsletter"

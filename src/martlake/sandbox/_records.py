@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
-from martlake.sandbox._catalog import Ad, Campaign, DiscountCode, Product, Variant
+from martlake.sandbox._catalog import (
+    Ad,
+    Campaign,
+    DiscountCode,
+    GoogleCampaign,
+    Product,
+    TikTokAd,
+    TikTokCampaign,
+    Variant,
+)
 
 Address = tuple[str, str, str, str, str, str, str]
 """first_name, last_name, address1, city, province_code, country_code, zip."""
@@ -121,10 +130,84 @@ class Insight:
             self.purchase_value * purchases // self.purchases if self.purchases else 0,
         )
 
+    def is_empty(self) -> bool:
+        return not (self.spend or self.impressions)
+
+
+@dataclass(slots=True)
+class GoogleStat:
+    """One Google Ads campaign × day; `cost` in cents, conversions as the API's doubles."""
+
+    day: date
+    day_start_ts: int
+    day_end_ts: int
+    campaign: GoogleCampaign
+    cost: int
+    impressions: int
+    clicks: int
+    conversions: float
+    conversions_value: float
+
+    @property
+    def spend(self) -> int:
+        return self.cost
+
+    def scaled(self, fraction: float) -> GoogleStat:
+        """This row as reported part-way through its day."""
+        return GoogleStat(
+            self.day,
+            self.day_start_ts,
+            self.day_end_ts,
+            self.campaign,
+            int(self.cost * fraction),
+            int(self.impressions * fraction),
+            int(self.clicks * fraction),
+            round(self.conversions * fraction, 2),
+            round(self.conversions_value * fraction, 2),
+        )
+
+    def is_empty(self) -> bool:
+        return not (self.cost or self.impressions or self.clicks or self.conversions)
+
+
+@dataclass(slots=True)
+class TikTokStat:
+    """One TikTok ad × day; `spend` and `value` (complete payment value) in cents."""
+
+    day: date
+    day_start_ts: int
+    day_end_ts: int
+    campaign: TikTokCampaign
+    ad: TikTokAd
+    spend: int
+    impressions: int
+    clicks: int
+    conversions: int
+    value: int
+
+    def scaled(self, fraction: float) -> TikTokStat:
+        """This row as reported part-way through its day."""
+        conversions = int(self.conversions * fraction)
+        return TikTokStat(
+            self.day,
+            self.day_start_ts,
+            self.day_end_ts,
+            self.campaign,
+            self.ad,
+            int(self.spend * fraction),
+            int(self.impressions * fraction),
+            int(self.clicks * fraction),
+            conversions,
+            self.value * conversions // self.conversions if self.conversions else 0,
+        )
+
+    def is_empty(self) -> bool:
+        return not (self.spend or self.impressions)
+
 
 @dataclass(slots=True)
 class Dataset:
-    """What exists at `as_of`: visible orders (by id) and insight rows (by day, ad)."""
+    """What exists at `as_of`: visible orders (by id) and ad rows (by day, then entity id)."""
 
     orders: list[Order]
     insights: list[Insight]
@@ -135,3 +218,5 @@ class Dataset:
     shop_name: str
     account_id: str
     account_name: str
+    google_stats: list[GoogleStat] = field(default_factory=list)
+    tiktok_stats: list[TikTokStat] = field(default_factory=list)

@@ -1,4 +1,5 @@
-"""Records to API JSON: Shopify Admin REST 2024-10 orders and Meta Graph v21.0 insights.
+"""Records to API JSON: Shopify Admin REST 2024-10 orders, Meta Graph v21.0 insights, Google
+Ads REST `GoogleAdsRow`s and TikTok API for Business v1.3 integrated-report rows.
 
 Orders are rendered straight to compact JSON text (a year of orders is ~120k of them, and
 building dicts for `json.dumps` costs several times more); `Business.orders` parses that text,
@@ -14,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from martlake.sandbox import _catalog as cat
 from martlake.sandbox._generate import SHIPPING_LINE_ID_BASE, TAX_PERCENT, format_phone
-from martlake.sandbox._records import Customer, Dataset, Insight, Order
+from martlake.sandbox._records import Customer, Dataset, GoogleStat, Insight, Order, TikTokStat
 
 PURCHASE_ACTIONS = ("offsite_conversion.fb_pixel_purchase", "purchase")
 _TAX_RATE = TAX_PERCENT / 100
@@ -258,3 +259,107 @@ def insight_json(row: Insight, ds: Dataset) -> dict[str, Any]:
     out["date_start"] = day
     out["date_stop"] = day
     return out
+
+
+def google_row_json(row: GoogleStat, customer: dict[str, Any], status: str) -> dict[str, Any]:
+    """A `GoogleAdsRow` of `FROM campaign` with every field the sandbox serves, in REST JSON.
+
+    int64 values are strings and doubles are numbers (proto3 JSON mapping), names camelCase.
+    """
+    campaign = row.campaign
+    return {
+        "customer": customer,
+        "campaign": {
+            "resourceName": f"{customer['resourceName']}/campaigns/{campaign.id}",
+            "status": status,
+            "advertisingChannelType": campaign.channel_type,
+            "name": campaign.name,
+            "id": campaign.id,
+        },
+        "metrics": {
+            "clicks": str(row.clicks),
+            "conversionsValue": row.conversions_value,
+            "conversions": row.conversions,
+            "costMicros": str(row.cost * 10_000),
+            "impressions": str(row.impressions),
+        },
+        "segments": {"date": row.day.isoformat()},
+    }
+
+
+def google_customer_json(
+    customer_id: str, name: str, currency: str, timezone: str
+) -> dict[str, Any]:
+    """The `customer` object of a `GoogleAdsRow` with every field the sandbox serves."""
+    return {
+        "resourceName": f"customers/{customer_id}",
+        "id": customer_id,
+        "descriptiveName": name,
+        "currencyCode": currency,
+        "timeZone": timezone,
+    }
+
+
+TIKTOK_ATTRIBUTES = ("campaign_id", "campaign_name", "adgroup_id", "adgroup_name", "ad_name")
+TIKTOK_METRICS = (
+    "spend",
+    "impressions",
+    "clicks",
+    "ctr",
+    "cpc",
+    "cpm",
+    "conversion",
+    "complete_payment",
+    "total_complete_payment_rate",
+    "value_per_complete_payment",
+    "complete_payment_roas",
+    "total_purchase_value",
+)
+
+
+def _ratio(numerator: int, denominator: int, scale: int = 1) -> str:
+    if not denominator:
+        return "0.00"
+    return f"{numerator * scale / denominator:.2f}"
+
+
+def tiktok_metrics(
+    spend: int, impressions: int, clicks: int, conversions: int, value: int
+) -> dict[str, str]:
+    """Every served TikTok metric from the summed counts (money in cents), as API strings.
+
+    `total_complete_payment_rate` is the value of web Complete Payment events despite its name;
+    `total_purchase_value` is the value of in-app purchases, none for a web shop.
+    """
+    return {
+        "spend": money(spend),
+        "impressions": str(impressions),
+        "clicks": str(clicks),
+        "ctr": _ratio(clicks, impressions, 100),
+        "cpc": _ratio(spend, clicks * 100),
+        "cpm": _ratio(spend * 10, impressions),
+        "conversion": str(conversions),
+        "complete_payment": str(conversions),
+        "total_complete_payment_rate": money(value),
+        "value_per_complete_payment": _ratio(value, conversions * 100),
+        "complete_payment_roas": _ratio(value, spend),
+        "total_purchase_value": "0.00",
+    }
+
+
+def tiktok_row_json(row: TikTokStat) -> dict[str, Any]:
+    """An integrated-report row (data_level AUCTION_AD, by ad and day) with every metric."""
+    return {
+        "dimensions": {
+            "ad_id": row.ad.id,
+            "stat_time_day": f"{row.day.isoformat()} 00:00:00",
+        },
+        "metrics": {
+            "campaign_id": row.campaign.id,
+            "campaign_name": row.campaign.name,
+            "adgroup_id": row.ad.adgroup_id,
+            "adgroup_name": row.ad.adgroup_name,
+            "ad_name": row.ad.name,
+            **tiktok_metrics(row.spend, row.impressions, row.clicks, row.conversions, row.value),
+        },
+    }

@@ -1,4 +1,7 @@
-"""A seeded, deterministic DTC business: Shopify orders, Meta ad delivery and the ground truth."""
+"""A seeded, deterministic DTC business: Shopify orders, ad delivery and the ground truth.
+
+Ad delivery covers a Meta ad account, a Google Ads customer and a TikTok advertiser.
+"""
 
 from __future__ import annotations
 
@@ -12,16 +15,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from martlake.errors import ConfigError
 from martlake.sandbox import _catalog
 from martlake.sandbox._generate import Generator
-from martlake.sandbox._records import Dataset, Insight
-from martlake.sandbox._render import OrderRenderer, insight_json
+from martlake.sandbox._records import Dataset, GoogleStat, Insight, TikTokStat
+from martlake.sandbox._render import (
+    OrderRenderer,
+    google_customer_json,
+    google_row_json,
+    insight_json,
+    tiktok_row_json,
+)
 
 SHOP_ID = 61_234_567_890
+Platform = Literal["meta", "google", "tiktok"]
+PLATFORMS: tuple[Platform, ...] = get_args(Platform)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +52,8 @@ class SimulatorConfig:
         currency: Shop and ad account currency.
         shop_domain: The store's `*.myshopify.com` domain.
         meta_account_id: Meta ad account id, digits only (no `act_`).
+        google_customer_id: Google Ads customer id, 10 digits without dashes.
+        tiktok_advertiser_id: TikTok advertiser id, digits only.
         as_of: Aware instant at which the data is observed; events at or after it do not
             exist yet. Default: midnight after `end_date` in `timezone`.
     """
@@ -54,6 +67,8 @@ class SimulatorConfig:
     currency: str = "USD"
     shop_domain: str = "dtc-brand.myshopify.com"
     meta_account_id: str = "1234567890"
+    google_customer_id: str = "1234567890"
+    tiktok_advertiser_id: str = "7000000000000000001"
     as_of: datetime | None = None
 
     def __post_init__(self) -> None:
@@ -70,6 +85,12 @@ class SimulatorConfig:
             problems.append(f"timezone `{self.timezone}` is not an IANA timezone name")
         if not self.meta_account_id.isdigit():
             problems.append(f"meta_account_id `{self.meta_account_id}` must be digits, no `act_`")
+        if not (self.google_customer_id.isdigit() and len(self.google_customer_id) == 10):
+            problems.append(
+                f"google_customer_id `{self.google_customer_id}` must be 10 digits, no dashes"
+            )
+        if not self.tiktok_advertiser_id.isdigit():
+            problems.append(f"tiktok_advertiser_id `{self.tiktok_advertiser_id}` must be digits")
         if self.as_of is not None and self.as_of.utcoffset() is None:
             problems.append(f"as_of `{self.as_of.isoformat()}` must be timezone-aware")
         if problems:
@@ -181,27 +202,43 @@ class GroundTruth:
                 firsts.append((o.local_date, 1))
         return self._per_day(iter(firsts))
 
-    def spend_per_day(self) -> dict[date, Decimal]:
-        """Σ Meta spend per ad account day."""
-        return {
-            d: _decimal(v)
-            for d, v in self._per_day((r.day, r.spend) for r in self._ds.insights).items()
-        }
+    def _ad_rows(self, platform: Platform) -> list[Insight] | list[GoogleStat] | list[TikTokStat]:
+        if platform == "meta":
+            return self._ds.insights
+        if platform == "google":
+            return self._ds.google_stats
+        if platform == "tiktok":
+            return self._ds.tiktok_stats
+        raise ValueError(f"platform `{platform}` is not one of {', '.join(PLATFORMS)}")
 
-    def spend_per_campaign_day(self) -> dict[tuple[date, str], Decimal]:
-        """Σ Meta spend per (day, campaign id), for campaigns that delivered that day."""
+    def spend_per_day(self, platform: Platform = "meta") -> dict[date, Decimal]:
+        """Σ ad spend per account day of `platform` ("meta", "google" or "tiktok")."""
+        rows = self._ad_rows(platform)
+        return {d: _decimal(v) for d, v in self._per_day((r.day, r.spend) for r in rows).items()}
+
+    def spend_per_campaign_day(
+        self, platform: Platform = "meta"
+    ) -> dict[tuple[date, str], Decimal]:
+        """Σ spend per (day, campaign id) of `platform`, for campaigns that delivered that day."""
         out: dict[tuple[date, str], int] = {}
-        for r in self._ds.insights:
+        for r in self._ad_rows(platform):
             key = (r.day, r.campaign.id)
             out[key] = out.get(key, 0) + r.spend
         return {k: _decimal(v) for k, v in sorted(out.items())}
 
     def order_channels(self) -> dict[int, tuple[str, str | None]]:
-        """Order id → (channel by the spine rules, Meta campaign id from `utm_id` or None)."""
+        """Order id → (channel by the spine rules, the ad platform's campaign id from `utm_id`).
+
+        The campaign id is None for orders without `utm_id` (click id only, or not paid).
+        """
         return {o.id: (o.channel, o.campaign_id) for o in self._ds.orders}
 
     def row_counts(self) -> dict[str, int]:
-        """Rows one full extraction yields: orders, order_lines, refund_lines, insights."""
+        """Rows one full extraction yields, by raw table.
+
+        Keys: orders, order_lines, refund_lines, insights (Meta), google_campaign_stats,
+        tiktok_ad_stats.
+        """
         as_of = self._ds.as_of_ts
         return {
             "orders": len(self._ds.orders),
@@ -210,19 +247,24 @@ class GroundTruth:
                 1 for o in self._ds.orders if o.refund is not None and o.refund.ts < as_of
             ),
             "insights": len(self._ds.insights),
+            "google_campaign_stats": len(self._ds.google_stats),
+            "tiktok_ad_stats": len(self._ds.tiktok_stats),
         }
 
 
-def _visible_insights(rows: list[Insight], as_of_ts: float) -> list[Insight]:
-    out: list[Insight] = []
+_Row = TypeVar("_Row", Insight, GoogleStat, TikTokStat)
+
+
+def _visible(rows: list[_Row], as_of_ts: float, entity: str) -> list[_Row]:
+    out: list[_Row] = []
     for row in rows:
         if row.day_end_ts <= as_of_ts:
             out.append(row)
         elif row.day_start_ts < as_of_ts:
             part = row.scaled((as_of_ts - row.day_start_ts) / (row.day_end_ts - row.day_start_ts))
-            if part.spend or part.impressions:
+            if not part.is_empty():
                 out.append(part)
-    out.sort(key=lambda r: (r.day, int(r.ad.id)))
+    out.sort(key=lambda r: (r.day, int(getattr(r, entity).id)))
     return out
 
 
@@ -239,7 +281,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 class Business:
-    """A simulated shop with a Meta ad account; data is generated on first use and cached.
+    """A simulated shop with Meta, Google Ads and TikTok accounts; generated on first use, cached.
 
     Args:
         config: What to simulate.
@@ -258,6 +300,8 @@ class Business:
         self._ds: Dataset | None = None
         self._orders: list[dict[str, Any]] | None = None
         self._insights: list[dict[str, Any]] | None = None
+        self._google_rows: list[dict[str, Any]] | None = None
+        self._tiktok_rows: list[dict[str, Any]] | None = None
         self._order_json: list[bytes | None] = []
         self._renderer: OrderRenderer | None = None
         self._tz = ZoneInfo(config.timezone)
@@ -271,12 +315,15 @@ class Business:
         with self._lock:
             if self._ds is None:
                 with _gc_paused():
-                    orders, insights = Generator(self.config).run()
+                    generated = Generator(self.config).run()
                 as_of_ts = self.as_of.timestamp()
+                orders = generated.orders
                 visible = orders[: bisect_left([o.ts for o in orders], as_of_ts)]
                 self._ds = Dataset(
                     orders=visible,
-                    insights=_visible_insights(insights, as_of_ts),
+                    insights=_visible(generated.insights, as_of_ts, "ad"),
+                    google_stats=_visible(generated.google, as_of_ts, "campaign"),
+                    tiktok_stats=_visible(generated.tiktok, as_of_ts, "ad"),
                     as_of_ts=as_of_ts,
                     timezone=self.config.timezone,
                     currency=self.config.currency,
@@ -369,3 +416,68 @@ class Business:
             "timezone_name": self.config.timezone,
             "account_status": 1,
         }
+
+    @property
+    def google_customer(self) -> dict[str, Any]:
+        """The `customer` of `SELECT customer.… FROM customer` (REST JSON, camelCase)."""
+        return google_customer_json(
+            self.config.google_customer_id,
+            f"{_catalog.VENDOR} - Google Ads",
+            self.config.currency,
+            self.config.timezone,
+        )
+
+    def google_campaign_status(self, campaign_id: str) -> str:
+        """`campaign.status` at `as_of`: PAUSED inside the campaign's pause, else ENABLED."""
+        day = self.as_of.astimezone(self._tz).date()
+        index = (day - self.config.start_date).days
+        for campaign in _catalog.GOOGLE_CAMPAIGNS:
+            if campaign.id == campaign_id:
+                return "ENABLED" if campaign.is_active(index) else "PAUSED"
+        raise KeyError(campaign_id)
+
+    @property
+    def google_campaign_stats(self) -> list[dict[str, Any]]:
+        """`GoogleAdsRow`s of campaign × day with every served field, by (date, campaign id).
+
+        Rows whose metrics are all zero do not exist, as in the API.
+        """
+        with self._lock:
+            if self._google_rows is None:
+                ds = self._dataset()
+                customer = self.google_customer
+                status = {
+                    c.id: self.google_campaign_status(c.id) for c in _catalog.GOOGLE_CAMPAIGNS
+                }
+                self._google_rows = [
+                    google_row_json(r, customer, status[r.campaign.id]) for r in ds.google_stats
+                ]
+            return self._google_rows
+
+    @property
+    def tiktok_advertiser(self) -> dict[str, Any]:
+        """The advertiser of `GET /open_api/v1.3/advertiser/info/` with the fields served."""
+        offset = datetime(self.config.start_date.year, 1, 1, tzinfo=self._tz).utcoffset()
+        hours = int(offset.total_seconds() // 3600) if offset is not None else 0
+        return {
+            "advertiser_id": self.config.tiktok_advertiser_id,
+            "name": f"{_catalog.VENDOR} - TikTok",
+            "company": _catalog.VENDOR,
+            "status": "STATUS_ENABLE",
+            "role": "ROLE_ADVERTISER",
+            "country": "US",
+            "currency": self.config.currency,
+            "timezone": self.config.timezone,
+            "display_timezone": f"UTC{hours:+03d}:00",
+        }
+
+    @property
+    def tiktok_ad_stats(self) -> list[dict[str, Any]]:
+        """Integrated-report rows (AUCTION_AD, by ad and day) with every metric, by (day, ad id).
+
+        Rows with zero spend and zero impressions do not exist, as in the API.
+        """
+        with self._lock:
+            if self._tiktok_rows is None:
+                self._tiktok_rows = [tiktok_row_json(r) for r in self._dataset().tiktok_stats]
+            return self._tiktok_rows

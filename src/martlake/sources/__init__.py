@@ -7,12 +7,16 @@ from typing import Any
 
 from martlake.errors import ConfigError
 from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
+from martlake.sources.google_ads import GoogleAdsSource
 from martlake.sources.meta_ads import MetaAdsSource
 from martlake.sources.shopify import ShopifySource
+from martlake.sources.tiktok_ads import TikTokAdsSource
 
 SOURCES: dict[str, type[Source]] = {
+    "google_ads": GoogleAdsSource,
     "meta_ads": MetaAdsSource,
     "shopify": ShopifySource,
+    "tiktok_ads": TikTokAdsSource,
 }
 
 
@@ -42,9 +46,11 @@ __all__ = [
     "Batch",
     "Cursor",
     "ExtractContext",
+    "GoogleAdsSource",
     "MetaAdsSource",
     "ShopifySource",
     "Source",
+    "TikTokAdsSource",
     "build_source",
     "build_table",
     "source_class",

@@ -6,7 +6,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -22,20 +22,24 @@ MAX_BACKOFF = 60.0
 
 ErrorMapper = Callable[[httpx.Response], MartlakeError | None]
 """Turns a vendor error response into a martlake error; `None` falls back to the generic mapping."""
+BodyCheck = Callable[[Any], MartlakeError | None]
+"""Inspects a decoded 2xx JSON body; the error it returns is raised (retried if `retryable`)."""
+_T = TypeVar("_T")
 
 
 class HttpClient:
     """An httpx client for one source.
 
-    Transient failures (connection errors, timeouts, 429, 5xx, and whatever the source's mapper
-    marks `retryable`) are retried with jittered exponential backoff; a `Retry-After` header wins
-    over the computed delay. Everything else raises at once.
+    Transient failures (connection errors, timeouts, 429, 5xx, and whatever the source's mapper or
+    body check marks `retryable`) are retried with jittered exponential backoff; a `Retry-After`
+    header wins over the computed delay. Everything else raises at once.
 
     Args:
         source: Source name used in messages, e.g. `shopify`.
         base_url: Prefix for relative request paths.
         headers: Sent with every request (auth headers are redacted in logs).
         map_error: Vendor-specific error mapping.
+        check: Default `BodyCheck` of `get_json`/`post_json`, for errors inside HTTP 200.
         max_attempts: Tries per request, including the first.
         backoff: First retry delay in seconds; doubles each time.
         transport: Optional httpx transport (tests).
@@ -48,6 +52,7 @@ class HttpClient:
         *,
         headers: Mapping[str, str] | None = None,
         map_error: ErrorMapper | None = None,
+        check: BodyCheck | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         backoff: float = DEFAULT_BACKOFF,
         timeout: float = DEFAULT_TIMEOUT,
@@ -55,6 +60,7 @@ class HttpClient:
     ) -> None:
         self.source = source
         self._map_error = map_error
+        self._check = check
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
         self._client = httpx.Client(
@@ -62,7 +68,9 @@ class HttpClient:
             headers=dict(headers or {}),
             timeout=timeout,
             transport=transport,
-            follow_redirects=True,
+            # Never follow redirects: httpx would forward vendor auth headers such as
+            # X-Shopify-Access-Token (and re-post secrets) to whatever host a redirect names.
+            follow_redirects=False,
         )
         self.requests = 0
 
@@ -76,38 +84,144 @@ class HttpClient:
         """Close the connection pool."""
         self._client.close()
 
-    def get(self, url: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         """GET with retries; returns a 2xx response or raises a `SourceError`."""
+        return self.request("GET", url, params=params, headers=headers)
+
+    def post(
+        self,
+        url: str,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
+        """POST a JSON (`json`) or form (`data`) body with retries; returns a 2xx response."""
+        return self.request("POST", url, params=params, json=json, data=data, headers=headers)
+
+    def get_json(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
+        check: BodyCheck | None = None,
+    ) -> Any:
+        """GET and decode a JSON body (see `request_json`)."""
+        return self.request_json("GET", url, params=params, headers=headers, check=check)
+
+    def post_json(
+        self,
+        url: str,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+        check: BodyCheck | None = None,
+    ) -> Any:
+        """POST and decode a JSON body (see `request_json`)."""
+        return self.request_json(
+            "POST", url, params=params, json=json, data=data, headers=headers, check=check
+        )
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send with retries; returns a 2xx response or raises a `SourceError`.
+
+        Args:
+            method: HTTP method.
+            url: Path relative to `base_url`, or an absolute URL.
+            params: Query parameters.
+            json: Body sent as JSON.
+            data: Body sent as `application/x-www-form-urlencoded`.
+            headers: Added to the client's headers for this request only.
+        """
+        return self._retrying(lambda: self._send(method, url, params, json, data, headers))
+
+    def request_json(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        check: BodyCheck | None = None,
+    ) -> Any:
+        """Send with retries and decode the JSON body.
+
+        `check` (default: the client's) sees every decoded 2xx body; an error it returns is
+        raised, and retried like an HTTP failure when it is `retryable`: vendors such as TikTok
+        answer HTTP 200 with an error code in the body.
+
+        Raises:
+            SourceContractError: The body is not JSON.
+        """
+        checker = check or self._check
+
+        def attempt() -> Any:
+            response = self._send(method, url, params, json, data, headers)
+            try:
+                body = response.json()
+            except ValueError:
+                raise SourceContractError(
+                    f"{self.source}: `{redact(str(response.url))}` answered "
+                    f"{response.status_code} with a body that is not JSON: check the base URL "
+                    "and API version"
+                ) from None
+            if checker is not None:
+                error = checker(body)
+                if error is not None:
+                    raise error
+            return body
+
+        return self._retrying(attempt)
+
+    def _retrying(self, attempt_once: Callable[[], _T]) -> _T:
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = self._send(url, params)
+                return attempt_once()
             except MartlakeError as exc:
                 if not exc.retryable or attempt >= self._max_attempts:
                     raise
                 delay = self._delay(attempt, getattr(exc, "retry_after", None))
                 logger.info("%s: %s; retry %d in %.1fs", self.source, exc, attempt, delay)
                 time.sleep(delay)
-                continue
-            return response
 
-    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET and decode a JSON body."""
-        response = self.get(url, params)
-        try:
-            return response.json()
-        except ValueError:
-            raise SourceContractError(
-                f"{self.source}: `{redact(str(response.url))}` answered {response.status_code} "
-                "with a body that is not JSON: check the base URL and API version"
-            ) from None
-
-    def _send(self, url: str, params: Mapping[str, Any] | None) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json: Any = None,
+        data: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
         self.requests += 1
         started = time.perf_counter()
         try:
-            response = self._client.get(url, params=params)
+            response = self._client.request(
+                method, url, params=params, json=json, data=data, headers=headers
+            )
         except httpx.TimeoutException:
             raise SourceError(
                 f"{self.source}: request to `{self._where(url)}` timed out: the API is slow or "
@@ -119,8 +233,9 @@ class HttpClient:
                 f" check the source's URL in martlake.toml and the network"
             ) from None
         logger.debug(
-            "%s GET %s -> %d in %.2fs",
+            "%s %s %s -> %d in %.2fs",
             self.source,
+            method,
             redact(str(response.url)),
             response.status_code,
             time.perf_counter() - started,

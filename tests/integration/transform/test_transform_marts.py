@@ -11,6 +11,14 @@ Meta ad account in the same timezone:
   without orders. Order 1010 is a test order, refunded too.
 - Meta is extracted twice: meta-r2 restates 2024-01-11 (ad one 22.00 -> 21.40, ad two's 3.00
   row is gone) and has zero-spend rows on 2024-01-15 (a day with a Meta order) and 2024-01-16.
+- Google Ads (customer 1234567890, and 9876543210 on 2024-01-11 only) is extracted twice:
+  google-r2 restates 2024-01-11 for the first customer only (Brand 15.00 -> 14.50, PMax 20.00 ->
+  20.37, the Shopping row is gone as Google omits all-zero rows) while the second customer's day
+  stays as google-r1 had it. 2024-01-14 has impressions without cost and without conversion
+  fields; 2024-01-15 has cost without clicks. A conversions_value of 30.004 rounds to 30.00.
+- TikTok (advertiser 7000000000000000001) is extracted twice: tiktok-r2 restates 2024-01-13
+  (Video A 8.25 -> 8.75, Video B appears); 2024-01-14 has impressions without spend; the
+  2024-01-15 row has no conversion value.
 
 The expected marts, worked out by hand from these rows, are in tests/fixtures/raw/expected.
 """
@@ -34,11 +42,15 @@ MODELS = {
     "stg_shopify__order_lines": "staging",
     "stg_shopify__refund_lines": "staging",
     "stg_meta_ads__insights": "staging",
+    "stg_google_ads__campaign_stats": "staging",
+    "stg_tiktok_ads__ad_stats": "staging",
     "int_order_lines__aggregated": "intermediate",
     "int_refund_lines__aggregated": "intermediate",
     "int_orders__sequenced": "intermediate",
     "shopify_unified": "marts",
     "facebook_unified": "marts",
+    "google_ads_unified": "marts",
+    "tiktok_unified": "marts",
     "marketing_unified": "marts",
     "shopify_daily_metrics": "marts",
 }
@@ -61,13 +73,15 @@ def test_build_runs_every_model_and_test_successfully(built: Build) -> None:
         "assert_daily_orders_match_unified",
         "assert_marketing_revenue_matches_unified",
         "assert_marketing_spend_matches_facebook",
+        "assert_marketing_spend_matches_google_ads",
+        "assert_marketing_spend_matches_tiktok",
     }
 
 
 def test_models_land_in_their_custom_schemas_as_tables(built: Build) -> None:
     rows = built.rows(
         "select table_name, table_schema, table_type from information_schema.tables "
-        "where table_schema not in ('raw_shopify', 'raw_meta_ads')"
+        "where table_schema not like 'raw\\_%' escape '\\'"
     )
     assert {name: schema for name, schema, _ in rows} == MODELS
     assert {kind for _, _, kind in rows} == {"BASE TABLE"}
@@ -77,14 +91,14 @@ def test_money_stays_decimal_18_2_in_the_marts(built: Build) -> None:
     money = {
         "gross_sales", "discounts", "returns", "net_sales", "shipping", "taxes", "total_price",
         "total_sales", "new_customer_revenue", "returning_customer_revenue", "spend",
-        "purchase_value", "attributed_revenue",
+        "purchase_value", "conversion_value", "attributed_revenue",
     }  # fmt: skip
     rows = built.rows(
         "select table_name, column_name, data_type from information_schema.columns "
         "where table_schema = 'marts'"
     )
     types = {(table, column): kind for table, column, kind in rows if column in money}
-    assert len(types) == 20
+    assert len(types) == 24
     assert set(types.values()) == {"DECIMAL(18,2)"}
 
 
@@ -94,6 +108,8 @@ def test_money_stays_decimal_18_2_in_the_marts(built: Build) -> None:
         ("shopify_unified", "order_id"),
         ("shopify_daily_metrics", "date"),
         ("facebook_unified", "date, ad_id"),
+        ("google_ads_unified", "date, account_id, campaign_id"),
+        ("tiktok_unified", "date, ad_id"),
         ("marketing_unified", "date, channel"),
     ],
 )
@@ -206,9 +222,16 @@ def test_ratios_are_null_without_a_denominator(built: Build) -> None:
     ]
     marketing = built.rows(
         "select channel, spend, attributed_revenue, roas from marts.marketing_unified "
-        "where date = '2024-01-15'"
+        "where date in ('2024-01-14', '2024-01-15') and channel <> 'other' order by date, channel"
     )
-    assert marketing == [("meta", D("0.00"), D("31.50"), None)]
+    assert marketing == [
+        ("google", D("0.00"), D("0.00"), None),
+        ("meta", D("9.99"), D("0.00"), 0.0),
+        ("tiktok", D("0.00"), D("0.00"), None),
+        ("google", D("3.00"), D("0.00"), 0.0),
+        ("meta", D("0.00"), D("31.50"), None),
+        ("tiktok", D("6.30"), D("0.00"), 0.0),
+    ]
 
 
 def test_marketing_unified_skips_days_without_any_activity(built: Build) -> None:
@@ -217,17 +240,128 @@ def test_marketing_unified_skips_days_without_any_activity(built: Build) -> None
     ]
 
 
-def test_horizontal_sums_agree_across_marts(built: Build) -> None:
-    spend = built.rows(
-        "select (select sum(spend) from marts.marketing_unified), "
-        "(select sum(spend) from marts.facebook_unified)"
+@pytest.mark.parametrize(
+    ("channel", "platform_mart", "spend"),
+    [
+        ("meta", "facebook_unified", D("119.14")),
+        ("google", "google_ads_unified", D("116.58")),
+        ("tiktok", "tiktok_unified", D("39.08")),
+    ],
+)
+def test_channel_spend_in_marketing_unified_equals_its_platform_mart(
+    built: Build, channel: str, platform_mart: str, spend: Decimal
+) -> None:
+    totals = built.rows(
+        "select sum(spend), sum(impressions), sum(clicks) from marts.marketing_unified "
+        f"where channel = ? union all "
+        f"select sum(spend), sum(impressions), sum(clicks) from marts.{platform_mart}",
+        [channel],
     )
-    assert spend == [(D("119.14"), D("119.14"))]
+    assert totals[0] == totals[1]
+    assert totals[0][0] == spend
+
+
+def test_only_ad_platform_channels_have_spend(built: Build) -> None:
+    rows = built.rows(
+        "select channel, sum(spend) from marts.marketing_unified group by channel order by channel"
+    )
+    assert rows == [
+        ("direct", D("0.00")),
+        ("email", D("0.00")),
+        ("google", D("116.58")),
+        ("meta", D("119.14")),
+        ("other", D("0.00")),
+        ("referral", D("0.00")),
+        ("tiktok", D("39.08")),
+    ]
+
+
+def test_every_order_is_counted_on_one_day(built: Build) -> None:
     orders = built.rows(
         "select (select sum(orders) from marts.shopify_daily_metrics), "
         "(select count(*) from marts.shopify_unified)"
     )
     assert orders == [(9, 9)]
+
+
+def test_google_restated_day_replaces_the_customer_day_as_a_whole(built: Build) -> None:
+    rows = built.rows(
+        "select account_id, campaign_id, spend, clicks, _extract_run_id "
+        "from staging.stg_google_ads__campaign_stats where date = '2024-01-11' "
+        "order by account_id, campaign_id"
+    )
+    assert rows == [
+        ("1234567890", "21000000001", D("14.50"), 44, "google-r2"),
+        ("1234567890", "21000000003", D("20.37"), 31, "google-r2"),
+        ("9876543210", "21000000101", D("5.05"), 5, "google-r1"),
+    ]
+
+
+def test_google_campaign_types_and_statuses_come_through(built: Build) -> None:
+    rows = built.rows(
+        "select campaign_id, channel_type, count(*), sum(spend), "
+        "string_agg(distinct campaign_status, ',' order by campaign_status) "
+        "from marts.google_ads_unified group by campaign_id, channel_type order by campaign_id"
+    )
+    assert rows == [
+        ("21000000001", "SEARCH", 5, D("47.95"), "ENABLED"),
+        ("21000000002", "SHOPPING", 3, D("17.66"), "ENABLED,PAUSED"),
+        ("21000000003", "PERFORMANCE_MAX", 2, D("45.92"), "ENABLED"),
+        ("21000000101", "SEARCH", 1, D("5.05"), "ENABLED"),
+    ]
+
+
+def test_google_fractional_conversions_stay_double_and_value_rounds_to_cents(
+    built: Build,
+) -> None:
+    rows = built.rows(
+        "select date, campaign_id, conversions, conversion_value from marts.google_ads_unified "
+        "where campaign_id in ('21000000002', '21000000101') and date <= '2024-01-11' "
+        "order by date, campaign_id"
+    )
+    assert rows == [
+        (date(2024, 1, 10), "21000000002", 1.0, D("30.00")),
+        (date(2024, 1, 11), "21000000101", 0.333333, D("10.00")),
+    ]
+
+
+def test_google_zero_cost_day_has_null_ratios_on_zero_denominators(built: Build) -> None:
+    rows = built.rows(
+        "select date, spend, impressions, clicks, conversions, conversion_value, "
+        "ctr, cpc, cpm, platform_roas from marts.google_ads_unified "
+        "where date in ('2024-01-14', '2024-01-15') order by date"
+    )
+    assert rows == [
+        (date(2024, 1, 14), D("0.00"), 150, 0, 0.0, D("0.00"), 0.0, None, 0.0, None),
+        (date(2024, 1, 15), D("3.00"), 400, 0, 0.0, D("0.00"), 0.0, None, 7.5, 0.0),
+    ]
+
+
+def test_tiktok_restated_day_replaces_the_advertiser_day_as_a_whole(built: Build) -> None:
+    rows = built.rows(
+        "select ad_id, spend, _extract_run_id from staging.stg_tiktok_ads__ad_stats "
+        "where date = '2024-01-13' order by ad_id"
+    )
+    assert rows == [
+        ("1780000000000000111", D("8.75"), "tiktok-r2"),
+        ("1780000000000000112", D("1.20"), "tiktok-r2"),
+        ("1780000000000000211", D("4.00"), "tiktok-r2"),
+    ]
+    kept_from_r1 = built.rows(
+        "select count(*) from staging.stg_tiktok_ads__ad_stats where _extract_run_id = 'tiktok-r1'"
+    )
+    assert kept_from_r1 == [(2,)]
+
+
+def test_tiktok_missing_conversion_value_stays_null(built: Build) -> None:
+    rows = built.rows(
+        "select date, spend, conversions, conversion_value, ctr, cpc, cpm, platform_roas "
+        "from marts.tiktok_unified where date in ('2024-01-14', '2024-01-15') order by date"
+    )
+    assert rows == [
+        (date(2024, 1, 14), D("0.00"), 0, D("0.00"), 0.0, None, 0.0, None),
+        (date(2024, 1, 15), D("6.30"), 1, None, 7 / 420, 6.3 / 7, 15.0, None),
+    ]
 
 
 def test_build_writes_only_into_the_state_dir(built: Build) -> None:

@@ -1,4 +1,8 @@
-"""A project without Meta and without any refund yet: the marts still build from what exists."""
+"""Projects without some sources, tables or columns: the marts still build from what exists.
+
+The main build has no Meta, Google Ads or TikTok raw schema and no refund table yet; a second one
+has TikTok without the `conversion_value` column (dlt creates no column that was only ever NULL).
+"""
 
 from __future__ import annotations
 
@@ -16,25 +20,45 @@ D = Decimal
 def built(tmp_path_factory: pytest.TempPathFactory) -> Build:
     return build(
         tmp_path_factory.mktemp("transform_missing_sources"),
-        omit={"raw_meta_ads.insights", "raw_shopify.refund_lines"},
+        omit={
+            "raw_meta_ads.insights",
+            "raw_google_ads.campaign_stats",
+            "raw_tiktok_ads.ad_stats",
+            "raw_shopify.refund_lines",
+        },
     )
 
 
-def test_build_succeeds_without_the_meta_schema_and_refund_table(built: Build) -> None:
+@pytest.fixture(scope="module")
+def without_value_column(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    return build(
+        tmp_path_factory.mktemp("transform_missing_column"),
+        omit={"raw_meta_ads.insights", "raw_google_ads.campaign_stats"},
+        omit_columns={"raw_tiktok_ads.ad_stats.conversion_value"},
+    )
+
+
+def test_build_succeeds_without_the_ad_schemas_and_refund_table(built: Build) -> None:
     schemas = built.rows("select schema_name from information_schema.schemata")
-    assert "raw_meta_ads" not in {name for (name,) in schemas}
+    assert {name for (name,) in schemas}.isdisjoint(
+        {"raw_meta_ads", "raw_google_ads", "raw_tiktok_ads"}
+    )
     assert built.result.success, built.result.failed
-    assert len(built.result.models) == 11
+    assert len(built.result.models) == 15
+    assert {node.status for node in built.result.tests} == {"pass"}
 
 
-def test_facebook_unified_is_empty_with_its_columns(built: Build) -> None:
-    assert built.rows("select count(*) from marts.facebook_unified") == [(0,)]
+@pytest.mark.parametrize("mart", ["facebook_unified", "google_ads_unified", "tiktok_unified"])
+def test_ad_platform_mart_is_empty_with_its_columns(built: Build, mart: str) -> None:
+    assert built.rows(f"select count(*) from marts.{mart}") == [(0,)]
     columns = built.rows(
         "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'marts' and table_name = 'facebook_unified' "
-        "and column_name in ('date', 'spend', 'impressions', 'ctr')"
+        "where table_schema = 'marts' and table_name = ? "
+        "and column_name in ('date', 'account_id', 'spend', 'impressions', 'ctr')",
+        [mart],
     )
     assert sorted(columns) == [
+        ("account_id", "VARCHAR"),
         ("ctr", "DOUBLE"),
         ("date", "DATE"),
         ("impressions", "BIGINT"),
@@ -76,3 +100,16 @@ def test_marketing_unified_has_orders_and_no_spend(built: Build) -> None:
         ("referral", D("0.00"), 1, D("45.00"), 0),
         ("tiktok", D("0.00"), 1, D("30.00"), 0),
     ]
+
+
+def test_tiktok_without_value_column_builds_with_null_values(without_value_column: Build) -> None:
+    assert without_value_column.result.success, without_value_column.result.failed
+    rows = without_value_column.rows(
+        "select count(*), count(conversion_value), count(platform_roas), sum(spend), "
+        "max(typeof(conversion_value)) from marts.tiktok_unified"
+    )
+    assert rows == [(8, 0, 0, D("39.08"), "DECIMAL(18,2)")]
+    tiktok_spend = without_value_column.rows(
+        "select sum(spend) from marts.marketing_unified where channel = 'tiktok'"
+    )
+    assert tiktok_spend == [(D("39.08"),)]

@@ -19,6 +19,8 @@ ALL_RAW_TABLES = {
     "raw_shopify.order_lines",
     "raw_shopify.refund_lines",
     "raw_meta_ads.insights",
+    "raw_google_ads.campaign_stats",
+    "raw_tiktok_ads.ad_stats",
 }
 
 
@@ -46,11 +48,13 @@ def test_failed_model_and_test_are_reported_not_raised(empty_with_user_models: B
 
 def test_shipped_marts_build_empty_without_any_raw_table(empty_with_user_models: Build) -> None:
     shipped = [node for node in empty_with_user_models.result.models if node.name[:5] != "user_"]
-    assert len(shipped) == 11
+    assert len(shipped) == 15
     assert {node.status for node in shipped} == {"success"}
     for mart in (
         "shopify_unified",
         "facebook_unified",
+        "google_ads_unified",
+        "tiktok_unified",
         "marketing_unified",
         "shopify_daily_metrics",
     ):

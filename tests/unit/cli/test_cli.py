@@ -89,3 +89,15 @@ def test_bad_option_value_exits_2() -> None:
 
 def test_version() -> None:
     assert main(["--version"]) == 0
+
+
+def test_init_force_keeps_existing_secrets_and_gitignore(tmp_path: Path) -> None:
+    assert main(["init", str(tmp_path), "--example", "dtc_brand"]) == 0
+    secrets = tmp_path / ".martlake" / "secrets.toml"
+    secrets.write_text('[sources.shopify]\naccess_token = "shpat_real"\n')
+    (tmp_path / ".gitignore").write_text("mine\n")
+    (tmp_path / "martlake.toml").write_text("# broken\n")
+    assert main(["init", str(tmp_path), "--example", "dtc_brand", "--force"]) == 0
+    assert "shpat_real" in secrets.read_text()
+    assert (tmp_path / ".gitignore").read_text() == "mine\n"
+    assert "[sandbox]" in (tmp_path / "martlake.toml").read_text()

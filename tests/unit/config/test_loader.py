@@ -122,3 +122,78 @@ def test_loaded_secrets_are_redacted_everywhere(tmp_path: Path) -> None:
 )
 def test_redact_masks_credentials_in_free_text(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+def test_google_customer_ids_accept_dashes(tmp_path: Path) -> None:
+    root = make_project(tmp_path, '[sources.google_ads]\ncustomer_ids = ["123-456-7890"]\n')
+    google = load_project(root, environ={}).settings.sources.google_ads
+    assert google is not None and google.customer_ids == ["1234567890"]
+    assert google.lookback_days == 14 and google.api_version == "v18"
+
+
+def test_tiktok_defaults(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path, '[sources.tiktok_ads]\nadvertiser_ids = ["7000000000000000001"]\n'
+    )
+    tiktok = load_project(root, environ={}).settings.sources.tiktok_ads
+    assert tiktok is not None and tiktok.lookback_days == 7 and tiktok.page_size == 1000
+
+
+def test_every_missing_credential_of_every_source_is_named(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path,
+        '[sources.google_ads]\ncustomer_ids = ["1234567890"]\n'
+        '[sources.tiktok_ads]\nadvertiser_ids = ["7"]\n',
+        secrets='[sources.shopify]\naccess_token = "shpat_x"\n'
+        '[sources.google_ads]\ndeveloper_token = "dev"\n',
+    )
+    with pytest.raises(ConfigError) as err:
+        require_secrets(load_project(root, environ={}))
+    message = str(err.value)
+    assert message.startswith("`sources.google_ads.client_id` is not set (and 3 more: ")
+    for key in ("google_ads.client_secret", "google_ads.refresh_token", "tiktok_ads.access_token"):
+        assert f"`sources.{key}`" in message
+    assert "developer_token" not in message and "shopify" not in message
+    assert "martlake.toml or .martlake/secrets.toml" in message  # client_id is not a secret
+    assert "MARTLAKE__SOURCES__GOOGLE_ADS__CLIENT_ID" in message
+
+
+def test_a_missing_secret_points_to_the_secrets_file_only(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path,
+        '[sources.google_ads]\ncustomer_ids = ["1234567890"]\nclient_id = "cid"\n',
+        secrets='[sources.shopify]\naccess_token = "shpat_x"\n'
+        '[sources.google_ads]\nclient_secret = "s"\nrefresh_token = "r"\n',
+    )
+    with pytest.raises(ConfigError) as err:
+        require_secrets(load_project(root, environ={}))
+    assert str(err.value) == (
+        "`sources.google_ads.developer_token` is not set: add it under [sources.google_ads] in "
+        ".martlake/secrets.toml or set MARTLAKE__SOURCES__GOOGLE_ADS__DEVELOPER_TOKEN"
+    )
+
+
+def test_all_credentials_present_passes(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path,
+        '[sources.tiktok_ads]\nadvertiser_ids = ["7"]\n',
+        secrets='[sources.shopify]\naccess_token = "a"\n[sources.tiktok_ads]\naccess_token = "b"\n',
+    )
+    require_secrets(load_project(root, environ={}))
+
+
+def test_numeric_env_values_keep_string_fields_strings(tmp_path: Path) -> None:
+    root = make_project(tmp_path, '[sources.meta_ads]\naccount_ids = ["act_1"]\n')
+    env = {
+        "MARTLAKE__PRIVACY__DEFAULT_PHONE_COUNTRY_CODE": "44",
+        "MARTLAKE__PROJECT__NAME": "2025",
+        "MARTLAKE__SOURCES__META_ADS__ACCOUNT_IDS": '["1234567890"]',
+        "MARTLAKE__SANDBOX__ORDERS_PER_DAY": "12.5",
+        "MARTLAKE__SANDBOX__ENABLED": "true",
+    }
+    settings = load_project(root, environ=env).settings
+    assert settings.privacy.default_phone_country_code == "44"
+    assert settings.project.name == "2025"
+    assert settings.sources.meta_ads is not None
+    assert settings.sources.meta_ads.account_ids == ["1234567890"]
+    assert settings.sandbox.orders_per_day == 12.5 and settings.sandbox.enabled is True

@@ -10,6 +10,7 @@ from martlake.quality import Severity, freshness_checks, record_results
 from martlake.warehouse import DuckDBWarehouse
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+EXPECTED = [("raw_shop", "orders")]
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def test_freshness_boundaries_on_a_frozen_clock(
     warehouse: DuckDBWarehouse, age: timedelta, severity: Severity
 ) -> None:
     load_at(warehouse, "orders", age)
-    [result] = freshness_checks(warehouse, [], FreshnessSettings(), now=NOW)
+    [result] = freshness_checks(warehouse, EXPECTED, FreshnessSettings(), now=NOW)
     assert result.table == "raw_shop.orders"
     assert result.severity is severity
 
@@ -60,13 +61,22 @@ def test_empty_and_missing_tables_are_critical(warehouse: DuckDBWarehouse) -> No
 def test_thresholds_come_from_settings(warehouse: DuckDBWarehouse) -> None:
     load_at(warehouse, "orders", timedelta(hours=3))
     settings = FreshnessSettings(warn_after_hours=1, critical_after_hours=2)
-    [result] = freshness_checks(warehouse, [], settings, now=NOW)
+    [result] = freshness_checks(warehouse, EXPECTED, settings, now=NOW)
     assert result.severity is Severity.CRITICAL
 
 
 def test_results_are_appended_to_history(warehouse: DuckDBWarehouse) -> None:
     load_at(warehouse, "orders", timedelta(hours=1))
     for run in ("r1", "r2"):
-        record_results(warehouse, run, freshness_checks(warehouse, [], FreshnessSettings(), NOW))
+        record_results(
+            warehouse, run, freshness_checks(warehouse, EXPECTED, FreshnessSettings(), NOW)
+        )
     rows = warehouse.query("select run_id, severity from martlake.dq_check_result order by run_id")
     assert rows == [("r1", "OK"), ("r2", "OK")]
+
+
+def test_only_expected_tables_are_checked(warehouse: DuckDBWarehouse) -> None:
+    load_at(warehouse, "orders", timedelta(hours=1))
+    load_at(warehouse, "refund_lines", timedelta(days=9))
+    results = freshness_checks(warehouse, EXPECTED, FreshnessSettings(), now=NOW)
+    assert [(r.table, r.severity) for r in results] == [("raw_shop.orders", Severity.OK)]

@@ -45,3 +45,23 @@ def test_csv_round_trips_exact_money(tmp_path: Path) -> None:
     back = pacsv.read_csv(path)
     assert back.column("net_sales").to_pylist() == [10.5, 1234.99]
     assert path.read_text().splitlines()[0] == '"date","orders","net_sales","roas","channel"'
+
+
+def test_long_model_names_get_distinct_sheet_names(tmp_path: Path) -> None:
+    long = "marketing_unified_with_explanations_"
+    path = write_workbook(tmp_path / "r.xlsx", {long + "a": daily(), long + "b": daily()})
+    names = openpyxl.load_workbook(path).sheetnames
+    assert len(names) == 2 and len(set(names)) == 2 and all(len(n) <= 31 for n in names)
+
+
+def test_unwritable_folder_is_a_report_error(tmp_path: Path) -> None:
+    import pytest
+
+    from martlake.errors import ReportError
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ReportError, match="cannot write"):
+        write_workbook(blocker / "report.xlsx", {"daily": daily()})
+    with pytest.raises(ReportError, match="cannot create"):
+        write_csvs(blocker / "csv", {"daily": daily()})

@@ -16,9 +16,9 @@ def channel_of(landing_site: str | None, referring_site: str | None) -> tuple[st
     if source in ("facebook", "fb", "instagram", "ig", "meta") or (not source and param("fbclid")):
         return "meta", campaign
     if source in ("google", "adwords", "youtube") or (not source and param("gclid")):
-        return "google", None
+        return "google", campaign
     if source == "tiktok" or (not source and param("ttclid")):
-        return "tiktok", None
+        return "tiktok", campaign
     if medium == "email" or source in ("klaviyo", "newsletter", "email"):
         return "email", None
     if source:

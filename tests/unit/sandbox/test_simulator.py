@@ -70,6 +70,23 @@ def test_extending_end_date_only_adds_a_day_and_reveals_events(
     n = len(small_business.meta_insights)
     assert longer.meta_insights[:n] == small_business.meta_insights
     assert {r["date_start"] for r in longer.meta_insights[n:]} == {str(longer.config.end_date)}
+    n = len(small_business.tiktok_ad_stats)
+    assert longer.tiktok_ad_stats[:n] == small_business.tiktok_ad_stats
+    assert {r["dimensions"]["stat_time_day"][:10] for r in longer.tiktok_ad_stats[n:]} == {
+        str(longer.config.end_date)
+    }
+    n = len(small_business.google_campaign_stats)
+
+    # campaign.status is read at as_of, so compare the rest of each row.
+    def unstatused(rows: list[dict[str, Any]]) -> list[Any]:
+        return [(r["campaign"]["id"], r["metrics"], r["segments"]) for r in rows]
+
+    assert unstatused(longer.google_campaign_stats[:n]) == unstatused(
+        small_business.google_campaign_stats
+    )
+    assert {r["segments"]["date"] for r in longer.google_campaign_stats[n:]} == {
+        str(longer.config.end_date)
+    }
 
 
 def test_short_business_is_a_prefix_of_a_longer_one(small_config: SimulatorConfig) -> None:
@@ -157,12 +174,45 @@ def test_truth_equals_what_the_json_says(small_business: Business) -> None:
         campaign_spend[(day, row["campaign_id"])] += Decimal(row["spend"])
     assert truth.spend_per_day() == dict(spend)
     assert truth.spend_per_campaign_day() == dict(campaign_spend)
+    assert truth.spend_per_day("meta") == truth.spend_per_day()
     assert truth.row_counts() == {
         "orders": len(small_business.orders),
         "order_lines": sum(len(o["line_items"]) for o in small_business.orders),
         "refund_lines": refund_lines,
         "insights": len(small_business.meta_insights),
+        "google_campaign_stats": len(small_business.google_campaign_stats),
+        "tiktok_ad_stats": len(small_business.tiktok_ad_stats),
     }
+
+
+def test_google_and_tiktok_truth_equals_what_the_json_says(small_business: Business) -> None:
+    truth = small_business.truth
+    google: defaultdict[tuple[date, str], Decimal] = defaultdict(Decimal)
+    for row in small_business.google_campaign_stats:
+        micros = int(row["metrics"]["costMicros"])
+        assert micros % 10_000 == 0, "cost is whole cents"
+        key = (date.fromisoformat(row["segments"]["date"]), row["campaign"]["id"])
+        google[key] += Decimal(micros) / 1_000_000
+    tiktok: defaultdict[tuple[date, str], Decimal] = defaultdict(Decimal)
+    for row in small_business.tiktok_ad_stats:
+        key = (
+            date.fromisoformat(row["dimensions"]["stat_time_day"][:10]),
+            row["metrics"]["campaign_id"],
+        )
+        tiktok[key] += Decimal(row["metrics"]["spend"])
+    for platform, expected in (("google", google), ("tiktok", tiktok)):
+        per_campaign = truth.spend_per_campaign_day(platform)
+        assert per_campaign == dict(expected)
+        assert all(v.as_tuple().exponent == -2 for v in per_campaign.values())
+        per_day: defaultdict[date, Decimal] = defaultdict(Decimal)
+        for (day, _), value in expected.items():
+            per_day[day] += value
+        assert {d: v for d, v in truth.spend_per_day(platform).items() if v} == {
+            d: v for d, v in per_day.items() if v
+        }
+        assert list(truth.spend_per_day(platform)) == list(truth.spend_per_day())
+    with pytest.raises(ValueError, match="platform"):
+        truth.spend_per_day("bing")
 
 
 def test_new_customer_orders_are_first_orders_by_customer_id(small_business: Business) -> None:
@@ -214,6 +264,13 @@ def test_the_day_as_of_falls_in_is_reported_in_part(small_config: SimulatorConfi
         Decimal(r["spend"]) for r in full_rows.values()
     )
     assert max(r["date_start"] for r in partial.meta_insights) == day
+    for platform in ("google", "tiktok"):
+        part = partial.truth.spend_per_campaign_day(platform)
+        whole = full.truth.spend_per_campaign_day(platform)
+        on_day = {k: v for k, v in part.items() if str(k[0]) == day}
+        assert on_day and all(v <= whole[k] for k, v in on_day.items())
+        assert sum(on_day.values()) < sum(v for k, v in whole.items() if str(k[0]) == day)
+        assert max(str(d) for d, _ in part) == day
 
 
 def test_channels_follow_the_spine_rules_and_designed_shares(small_business: Business) -> None:
@@ -242,6 +299,88 @@ def test_meta_orders_point_at_campaigns_spending_that_day(small_business: Busine
             assert spend[(local_date(order["created_at"]), campaign)] > 0
             spellings[order["landing_site"].split("utm_source=")[1].split("&")[0]] += 1
     assert {"facebook", "fb", "ig", "instagram"} <= set(spellings)
+
+
+def test_google_and_tiktok_orders_point_at_campaigns_spending_that_day(
+    small_business: Business,
+) -> None:
+    truth = small_business.truth
+    spend = {p: truth.spend_per_campaign_day(p) for p in ("google", "tiktok")}
+    seen: Counter[tuple[str, str]] = Counter()
+    for order in small_business.orders:
+        channel, campaign = truth.order_channels()[order["id"]]
+        if channel not in ("google", "tiktok"):
+            continue
+        query = order["landing_site"].split("?", 1)[1]
+        if campaign is None:
+            seen[(channel, "click id only")] += 1
+            assert query.startswith("gclid=" if channel == "google" else "ttclid=")
+            continue
+        seen[(channel, "utm")] += 1
+        assert spend[channel][(local_date(order["created_at"]), campaign)] > 0
+        medium = "cpc" if channel == "google" else "paid_social"
+        assert f"utm_source={channel}&utm_medium={medium}&utm_campaign=" in query
+        assert f"&utm_id={campaign}&" in query
+        assert ("&gclid=" if channel == "google" else "&ttclid=") in query
+    assert all(
+        seen[(c, kind)] > 10 for c in ("google", "tiktok") for kind in ("utm", "click id only")
+    )
+
+
+def test_ad_platform_catalogs_have_the_designed_shape(small_business: Business) -> None:
+    google = small_business.google_campaign_stats
+    assert google == sorted(google, key=lambda r: (r["segments"]["date"], int(r["campaign"]["id"])))
+    campaigns = {r["campaign"]["id"]: r["campaign"] for r in google}
+    assert {c["name"]: c["advertisingChannelType"] for c in campaigns.values()} == {
+        "Search - Brand": "SEARCH",
+        "Search - Generic": "SEARCH",
+        "Shopping - All products": "SHOPPING",
+        "Performance Max - Catalog": "PERFORMANCE_MAX",
+    }
+    assert all(cid.isdigit() for cid in campaigns)
+    customer = small_business.google_customer
+    assert customer["id"] == "1234567890" and customer["resourceName"] == "customers/1234567890"
+    for row in google:
+        assert row["customer"] == customer
+        assert (
+            row["campaign"]["resourceName"]
+            == f"customers/1234567890/campaigns/{row['campaign']['id']}"
+        )
+        metrics = row["metrics"]
+        assert all(isinstance(metrics[k], str) for k in ("costMicros", "impressions", "clicks"))
+        assert isinstance(metrics["conversions"], float)
+        assert isinstance(metrics["conversionsValue"], float)
+        assert int(metrics["costMicros"]) or int(metrics["impressions"]) or int(metrics["clicks"])
+    generic = {r["segments"]["date"] for r in google if r["campaign"]["name"] == "Search - Generic"}
+    assert "2025-03-31" not in generic and "2025-03-01" in generic, "paused from day 38 to 60"
+    assert campaigns["21000000002"]["status"] == "PAUSED", "still paused at as_of (day 49)"
+    assert campaigns["21000000001"]["status"] == "ENABLED"
+    assert any(float(r["metrics"]["conversions"]) % 1 for r in google), "fractional credit"
+
+    tiktok = small_business.tiktok_ad_stats
+    assert tiktok == sorted(
+        tiktok, key=lambda r: (r["dimensions"]["stat_time_day"], int(r["dimensions"]["ad_id"]))
+    )
+    assert len(
+        {(r["dimensions"]["ad_id"], r["dimensions"]["stat_time_day"]) for r in tiktok}
+    ) == len(tiktok)
+    ads = {r["dimensions"]["ad_id"]: r["metrics"] for r in tiktok}
+    by_campaign: defaultdict[str, set[str]] = defaultdict(set)
+    for ad_id, m in ads.items():
+        by_campaign[m["campaign_id"]].add(m["adgroup_id"])
+        for entity in (ad_id, m["campaign_id"], m["adgroup_id"]):
+            assert entity.isdigit() and len(entity) == 19
+    assert len(by_campaign) == 3 and all(len(groups) == 2 for groups in by_campaign.values())
+    assert len(ads) == 12
+    for row in tiktok:
+        assert row["dimensions"]["stat_time_day"].endswith(" 00:00:00")
+        assert all(isinstance(v, str) for v in row["metrics"].values())
+        assert Decimal(row["metrics"]["spend"]) > 0 or int(row["metrics"]["impressions"]) > 0
+    retargeting = [
+        r for r in tiktok if r["metrics"]["campaign_name"] == "Retargeting - Video Viewers"
+    ]
+    assert min(r["dimensions"]["stat_time_day"] for r in retargeting) == "2025-03-13 00:00:00"
+    assert small_business.tiktok_advertiser["advertiser_id"] == "7000000000000000001"
 
 
 def test_timestamps_carry_the_shop_offset_across_dst(small_business: Business) -> None:
@@ -363,10 +502,20 @@ def test_volume_follows_growth_and_seasonality() -> None:
         ({"end_date": date(2025, 1, 1)}, "end_date"),
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"meta_account_id": "act_123"}, "meta_account_id"),
+        ({"google_customer_id": "123-456-7890"}, "google_customer_id"),
+        ({"tiktok_advertiser_id": "adv_1"}, "tiktok_advertiser_id"),
         ({"as_of": datetime(2025, 5, 1)}, "timezone-aware"),
         ({"orders_per_day": -1}, "orders_per_day"),
     ],
-    ids=["end-before-start", "bad-timezone", "act-prefix", "naive-as-of", "negative-volume"],
+    ids=[
+        "end-before-start",
+        "bad-timezone",
+        "act-prefix",
+        "google-dashes",
+        "tiktok-not-digits",
+        "naive-as-of",
+        "negative-volume",
+    ],
 )
 def test_bad_config_is_a_config_error(change: dict[str, Any], message: str) -> None:
     base = {"start_date": date(2025, 2, 1), "end_date": date(2025, 2, 2)}

@@ -29,7 +29,8 @@ class Request:
     """One HTTP request, as an emulator app sees it.
 
     `path` is relative to the app's prefix (`/admin/api/2024-10/orders.json`), `base_url` is the
-    app's absolute root as the client addressed it (`http://127.0.0.1:5432/shopify`).
+    app's absolute root as the client addressed it (`http://127.0.0.1:5432/shopify`), `body` the
+    raw request body.
     """
 
     method: str
@@ -37,6 +38,7 @@ class Request:
     query: dict[str, str]
     headers: Mapping[str, str]
     base_url: str
+    body: bytes = b""
 
 
 @dataclass
@@ -49,6 +51,6 @@ class Response:
 def json_response(
     status: int, payload: Any, headers: list[tuple[str, str]] | None = None
 ) -> Response:
-    """A JSON response with compact separators, like both vendors send."""
+    """A JSON response with compact separators, like the vendors send."""
     body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
     return Response(status, body, headers or [])

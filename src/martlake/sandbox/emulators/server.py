@@ -12,13 +12,15 @@ from typing import Literal
 from urllib.parse import parse_qsl, urlsplit
 
 from martlake.sandbox.emulators._http import Headers, Request, Response, json_response
+from martlake.sandbox.emulators.google_ads import GoogleAdsApp
 from martlake.sandbox.emulators.meta_ads import SANDBOX_META_TOKEN, MetaAdsApp
 from martlake.sandbox.emulators.shopify import SANDBOX_SHOPIFY_TOKEN, ShopifyApp
+from martlake.sandbox.emulators.tiktok_ads import SANDBOX_TIKTOK_TOKEN, TikTokAdsApp
 from martlake.sandbox.simulator import Business
 
 logger = logging.getLogger(__name__)
 
-Api = Literal["shopify", "meta"]
+Api = Literal["shopify", "meta", "google", "tiktok"]
 FaultKind = Literal["rate_limit", "server_error"]
 RequestLogEntry = tuple[str, str, dict[str, str]]
 
@@ -34,7 +36,67 @@ class Fault:
     path_contains: str | None = None
 
 
+def _google_fault(fault: Fault) -> Response:
+    # Google Ads API "Understand API errors": 429 RESOURCE_EXHAUSTED carries a QuotaError and
+    # the delay to wait in `quotaErrorDetails.retryDelay`; the emulator adds `Retry-After` too.
+    if fault.kind == "rate_limit":
+        delay = f"{math.ceil(fault.retry_after)}s"
+        return json_response(
+            429,
+            {
+                "error": {
+                    "code": 429,
+                    "message": "Resource has been exhausted (e.g. check quota).",
+                    "status": "RESOURCE_EXHAUSTED",
+                    "details": [
+                        {
+                            "@type": "type.googleapis.com/google.ads.googleads.v18.errors."
+                            "GoogleAdsFailure",
+                            "errors": [
+                                {
+                                    "errorCode": {"quotaError": "RESOURCE_EXHAUSTED"},
+                                    "message": "Too many requests. Retry in " + delay + ".",
+                                    "details": {
+                                        "quotaErrorDetails": {
+                                            "rateScope": "DEVELOPER",
+                                            "rateName": "Number of operations for basic access",
+                                            "retryDelay": delay,
+                                        }
+                                    },
+                                }
+                            ],
+                            "requestId": "sbxfault",
+                        }
+                    ],
+                }
+            },
+            [("Retry-After", f"{fault.retry_after:.1f}")],
+        )
+    return json_response(
+        500,
+        {"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}},
+    )
+
+
 def _fault_response(fault: Fault, account_id: str) -> Response:
+    if fault.api == "google":
+        return _google_fault(fault)
+    if fault.api == "tiktok":
+        if fault.kind == "rate_limit":
+            body = {
+                "code": 40100,
+                "message": "Too many requests: the app reached its QPS limit.",
+                "request_id": "20250101000000faultsandbox",
+                "data": {},
+            }
+            return json_response(200, body)
+        body = {
+            "code": 50000,
+            "message": "System error",
+            "request_id": "20250101000000faultsandbox",
+            "data": {},
+        }
+        return json_response(500, body)
     if fault.api == "shopify":
         if fault.kind == "rate_limit":
             return json_response(
@@ -101,13 +163,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         host = self.headers.get("Host") or self.server.emulator.base_url.removeprefix("http://")
         response = self.server.emulator._respond(
-            self.command, url.path, query, Headers(self.headers.items()), f"http://{host}"
+            self.command, url.path, query, Headers(self.headers.items()), f"http://{host}", body
         )
         self.send_response(response.status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -122,11 +183,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class EmulatorServer:
-    """Shopify and Meta emulators for one `Business`, on a loopback HTTP server.
+    """Shopify, Meta, Google Ads and TikTok emulators for one `Business`, on a loopback server.
 
     Shopify lives under `/shopify` (`shopify_base_url` replaces `https://<shop>`), Meta under
-    `/meta` (replaces `https://graph.facebook.com`). Use as a context manager, or call
-    `start()`/`stop()`; `serve_forever()` blocks until Ctrl-C.
+    `/meta` (replaces `https://graph.facebook.com`), Google Ads under `/google`
+    (`google_base_url` replaces `https://googleads.googleapis.com`; its OAuth token endpoint is
+    `<google_base_url>/token`, replacing `https://oauth2.googleapis.com/token`) and TikTok under
+    `/tiktok` (`tiktok_base_url` replaces `https://business-api.tiktok.com`). Use as a context
+    manager, or call `start()`/`stop()`; `serve_forever()` blocks until Ctrl-C.
 
     Args:
         business: The simulated business to serve.
@@ -134,6 +198,7 @@ class EmulatorServer:
         port: TCP port; 0 picks a free one (see `base_url`).
         shopify_token: The only Shopify access token accepted.
         meta_token: The only Meta access token accepted.
+        tiktok_token: The only TikTok access token accepted.
         warm: Generate the business in `start()` rather than on the first request.
 
     Example:
@@ -157,6 +222,7 @@ class EmulatorServer:
         *,
         shopify_token: str = SANDBOX_SHOPIFY_TOKEN,
         meta_token: str = SANDBOX_META_TOKEN,
+        tiktok_token: str = SANDBOX_TIKTOK_TOKEN,
         warm: bool = True,
     ) -> None:
         self.business = business
@@ -165,6 +231,8 @@ class EmulatorServer:
         self.warm = warm
         self.shopify = ShopifyApp(business, shopify_token)
         self.meta = MetaAdsApp(business, meta_token)
+        self.google = GoogleAdsApp(business)
+        self.tiktok = TikTokAdsApp(business, tiktok_token)
         self.request_log: list[RequestLogEntry] = []
         self._faults: list[Fault] = []
         self._faults_lock = threading.Lock()
@@ -188,6 +256,16 @@ class EmulatorServer:
     def meta_base_url(self) -> str:
         """What to use instead of `https://graph.facebook.com`."""
         return f"{self.base_url}/meta"
+
+    @property
+    def google_base_url(self) -> str:
+        """What to use instead of `https://googleads.googleapis.com`; `/token` is the OAuth URL."""
+        return f"{self.base_url}/google"
+
+    @property
+    def tiktok_base_url(self) -> str:
+        """What to use instead of `https://business-api.tiktok.com`."""
+        return f"{self.base_url}/tiktok"
 
     def start(self) -> EmulatorServer:
         """Bind the port and serve in a background thread; returns self."""
@@ -253,9 +331,11 @@ class EmulatorServer:
         """Make the next `times` requests to `api` fail the way the vendor fails.
 
         Args:
-            api: `"shopify"` or `"meta"`.
+            api: `"shopify"`, `"meta"`, `"google"` or `"tiktok"`.
             kind: `"rate_limit"` (Shopify: 429 with `Retry-After`; Meta: 400 with code 80004
-                and `x-business-use-case-usage`) or `"server_error"` (500).
+                and `x-business-use-case-usage`; Google: 429 RESOURCE_EXHAUSTED with a
+                QuotaError and `Retry-After`; TikTok: HTTP 200 with code 40100) or
+                `"server_error"` (500; TikTok's body has code 50000).
             times: How many matching requests fail before normal service resumes.
             retry_after: Seconds announced to the client.
             path_contains: Only requests whose path contains this text are affected.
@@ -274,7 +354,13 @@ class EmulatorServer:
         return None
 
     def _respond(
-        self, method: str, path: str, query: dict[str, str], headers: Headers, origin: str
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: Headers,
+        origin: str,
+        body: bytes = b"",
     ) -> Response:
         self.request_log.append((method, path, dict(query)))
         api: Api
@@ -282,12 +368,19 @@ class EmulatorServer:
             api, prefix, app_handle = "shopify", "/shopify", self.shopify.handle
         elif path.startswith("/meta/"):
             api, prefix, app_handle = "meta", "/meta", self.meta.handle
+        elif path.startswith("/google/"):
+            api, prefix, app_handle = "google", "/google", self.google.handle
+        elif path.startswith("/tiktok/"):
+            api, prefix, app_handle = "tiktok", "/tiktok", self.tiktok.handle
         else:
-            return json_response(404, {"error": f"no emulator at {path}; use /shopify or /meta"})
+            return json_response(
+                404,
+                {"error": f"no emulator at {path}; use /shopify, /meta, /google or /tiktok"},
+            )
         fault = self._take_fault(api, path)
         if fault is not None:
             return _fault_response(fault, self.business.config.meta_account_id)
-        request = Request(method, path[len(prefix) :], query, headers, origin + prefix)
+        request = Request(method, path[len(prefix) :], query, headers, origin + prefix, body)
         try:
             return app_handle(request)
         except Exception as exc:

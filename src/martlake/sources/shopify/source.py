@@ -6,9 +6,10 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -65,9 +66,15 @@ class ShopifySource(Source):
         shop = self._shop()
         timezone = shop.get("iana_timezone") or "UTC"
         params: dict[str, Any] | None = {"status": "any", "limit": self.settings.page_size}
-        since = self._since(ctx)
+        zone = ZoneInfo(timezone)
+        since = self._since(ctx, zone)
         if since is not None and params is not None:
             params["updated_at_min"] = since.isoformat()
+        if ctx.end_date is not None and params is not None:
+            # Bounding by updated_at (not created_at) keeps a backfill from loading orders
+            # updated after end_date, which would move the watermark past unread orders.
+            end = datetime.combine(ctx.end_date + timedelta(days=1), time.min, zone)
+            params["updated_at_max"] = (end - timedelta(seconds=1)).isoformat()
         url: str | None = f"{self._api}/orders.json"
         pages = 0
         while url is not None:
@@ -80,22 +87,20 @@ class ShopifySource(Source):
                     "api_version in martlake.toml"
                 ) from None
             pages += 1
-            if ctx.end_date is not None:
-                orders = [o for o in orders if o["created_at"][:10] <= ctx.end_date.isoformat()]
             if orders:
                 yield from self._page_to_batches(orders, timezone, ctx)
             # The next link carries page_info and limit; Shopify refuses other filters beside it.
             url, params = _next_page(response), None
         logger.debug("shopify: %d pages since %s", pages, since)
 
-    def _since(self, ctx: ExtractContext) -> datetime | None:
+    def _since(self, ctx: ExtractContext, zone: ZoneInfo) -> datetime | None:
         if ctx.start_date is not None:
-            return datetime.combine(ctx.start_date, datetime.min.time(), UTC)
+            return datetime.combine(ctx.start_date, time.min, zone)
         watermark = None if ctx.full_refresh else ctx.watermarks.get(self.settings.shop)
         if watermark is not None:
             return _as_utc(watermark) - timedelta(days=self.settings.lookback_days)
         if self.settings.start_date is not None:
-            return datetime.combine(self.settings.start_date, datetime.min.time(), UTC)
+            return datetime.combine(self.settings.start_date, time.min, zone)
         return None
 
     def _page_to_batches(

@@ -1,3 +1,4 @@
+-- One row per day and channel: the platform marts give the spend, shopify_unified the orders.
 with ads as (
     select
         date,
@@ -7,6 +8,30 @@ with ads as (
         sum(clicks) as clicks,
         max(currency_code) as currency_code
     from {{ ref('facebook_unified') }}
+    group by date
+
+    union all
+
+    select
+        date,
+        'google' as channel,
+        sum(spend) as spend,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks,
+        max(currency_code) as currency_code
+    from {{ ref('google_ads_unified') }}
+    group by date
+
+    union all
+
+    select
+        date,
+        'tiktok' as channel,
+        sum(spend) as spend,
+        sum(impressions) as impressions,
+        sum(clicks) as clicks,
+        max(currency_code) as currency_code
+    from {{ ref('tiktok_unified') }}
     group by date
 ),
 

@@ -1,0 +1,5 @@
+"""Google Ads API (REST): daily campaign stats for each customer."""
+
+from martlake.sources.google_ads.source import GoogleAdsSource
+
+__all__ = ["GoogleAdsSource"]

@@ -1,0 +1,290 @@
+"""Ad-level daily reports from `report/integrated/get`, re-reading a lookback window."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from martlake.config import SECRETS_FILE, TikTokAdsSettings, redact
+from martlake.errors import (
+    AuthError,
+    MartlakeError,
+    RateLimitError,
+    SourceContractError,
+    SourceError,
+)
+from martlake.sources._http import HttpClient
+from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
+from martlake.sources.tiktok_ads._schema import SCHEMAS
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://business-api.tiktok.com"
+# TikTok API for Business, "Synchronous reports": with `stat_time_day` a request spans at most
+# 30 days.
+WINDOW_DAYS = 30
+DEFAULT_HISTORY_DAYS = 37 * 30
+DIMENSIONS = ("ad_id", "stat_time_day")
+# Web purchases: the Complete Payment count and its value, which the API names
+# `total_complete_payment_rate` (TikTok API for Business, "Reporting metrics > Page event
+# metrics": "Total complete payment value"). `conversion` would count whatever event each ad
+# group optimizes for, and `total_purchase_value` is the in-app purchase value.
+COUNT_METRIC = "complete_payment"
+VALUE_METRIC = "total_complete_payment_rate"
+METRICS = (
+    "campaign_id",
+    "campaign_name",
+    "adgroup_id",
+    "adgroup_name",
+    "ad_name",
+    "spend",
+    "impressions",
+    "clicks",
+    COUNT_METRIC,
+    VALUE_METRIC,
+)
+ADVERTISER_FIELDS = ("advertiser_id", "name", "currency", "timezone")
+_CENT = Decimal("0.01")
+# TikTok API for Business, "Return codes": errors come as HTTP 200 with `code` != 0.
+_AUTH_CODES = {40102, 40104, 40105, 40106}
+_PERMISSION_CODES = {40001}
+_THROTTLE_CODES = {40016, 40100, 40133}
+_BAD_REQUEST_CODES = {40000, 40002, 40006, 40051}
+
+
+class TikTokAdsSource(Source):
+    """TikTok ads, one row per ad and day, in each advertiser's timezone."""
+
+    name = "tiktok_ads"
+    schemas = SCHEMAS
+    cursor = Cursor(table="ad_stats", account_column="advertiser_id", column="stat_date")
+
+    def __init__(self, settings: TikTokAdsSettings, **http: Any) -> None:
+        self.settings = settings
+        token = settings.access_token.get_secret_value() if settings.access_token else ""
+        base = (settings.base_url or DEFAULT_BASE_URL).rstrip("/")
+        self._http = HttpClient(
+            "tiktok_ads",
+            f"{base}/open_api/{settings.api_version}",
+            headers={"Access-Token": token},
+            map_error=_map_error,
+            check=_check_body,
+            **http,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def check(self) -> None:
+        self._advertisers()
+
+    def extract(self, ctx: ExtractContext) -> Iterator[Batch]:
+        advertisers = self._advertisers()
+        for advertiser in self.settings.advertiser_ids:
+            info = advertisers[advertiser]
+            tz = info.get("timezone") or "UTC"
+            until = ctx.end_date or datetime.now(_zone(tz)).date()
+            window = self._since(ctx, advertiser, until)
+            while window <= until:
+                stop = min(window + timedelta(days=WINDOW_DAYS - 1), until)
+                yield from self._window(advertiser, info, window, stop, ctx)
+                window = stop + timedelta(days=1)
+
+    def _since(self, ctx: ExtractContext, advertiser: str, until: date) -> date:
+        if ctx.start_date is not None:
+            return ctx.start_date
+        watermark = None if ctx.full_refresh else ctx.watermarks.get(advertiser)
+        if watermark is not None:
+            last = watermark if isinstance(watermark, date) else date.fromisoformat(str(watermark))
+            return last - timedelta(days=self.settings.lookback_days)
+        if self.settings.start_date is not None:
+            return self.settings.start_date
+        return until - timedelta(days=DEFAULT_HISTORY_DAYS)
+
+    def _advertisers(self) -> dict[str, dict[str, Any]]:
+        ids = self.settings.advertiser_ids
+        body = self._http.get_json(
+            "/advertiser/info/",
+            params={"advertiser_ids": json.dumps(ids), "fields": json.dumps(ADVERTISER_FIELDS)},
+        )
+        found = {
+            str(item.get("advertiser_id")): item
+            for item in _data(body, "advertiser/info").get("list") or []
+            if isinstance(item, dict)
+        }
+        for advertiser in ids:
+            if "currency" not in found.get(advertiser, {}):
+                raise AuthError(
+                    f"tiktok_ads: advertiser `{advertiser}` is not visible to the access token: "
+                    "authorize it for the app (with the Reporting permission) or fix "
+                    "`sources.tiktok_ads.advertiser_ids` in martlake.toml"
+                )
+        return found
+
+    def _window(
+        self,
+        advertiser: str,
+        info: dict[str, Any],
+        since: date,
+        until: date,
+        ctx: ExtractContext,
+    ) -> Iterator[Batch]:
+        page, pages = 1, 1
+        while page <= pages:
+            body = self._http.get_json(
+                "/report/integrated/get/",
+                params={
+                    "advertiser_id": advertiser,
+                    "report_type": "BASIC",
+                    "data_level": "AUCTION_AD",
+                    "dimensions": json.dumps(DIMENSIONS),
+                    "metrics": json.dumps(METRICS),
+                    "start_date": since.isoformat(),
+                    "end_date": until.isoformat(),
+                    "page": page,
+                    "page_size": self.settings.page_size,
+                },
+            )
+            data = _data(body, "report/integrated/get")
+            rows = data.get("list")
+            if not isinstance(rows, list):
+                raise SourceContractError(
+                    f"tiktok_ads: the report of advertiser `{advertiser}` has no `list`: check "
+                    "api_version in martlake.toml"
+                )
+            if rows:
+                yield Batch("ad_stats", self._table(rows, advertiser, info, ctx))
+            pages = int((data.get("page_info") or {}).get("total_page") or 0)
+            page += 1
+
+    def _table(
+        self,
+        rows: list[dict[str, Any]],
+        advertiser: str,
+        info: dict[str, Any],
+        ctx: ExtractContext,
+    ) -> Any:
+        cols: dict[str, list[Any]] = defaultdict(list)
+        try:
+            for row in rows:
+                dims, metrics = row["dimensions"], row["metrics"]
+                cols["advertiser_id"].append(advertiser)
+                cols["advertiser_name"].append(info.get("name"))
+                cols["currency"].append(info["currency"])
+                cols["timezone"].append(info.get("timezone"))
+                # `stat_time_day` is "YYYY-MM-DD 00:00:00" in the advertiser's timezone.
+                cols["stat_date"].append(str(dims["stat_time_day"])[:10])
+                for col in ("campaign_id", "adgroup_id"):
+                    cols[col].append(_text(metrics.get(col)))
+                for col in ("campaign_name", "adgroup_name", "ad_name"):
+                    cols[col].append(metrics.get(col))
+                cols["ad_id"].append(str(dims["ad_id"]))
+                cols["spend"].append(_money(metrics.get("spend")) or "0.00")
+                cols["impressions"].append(_int(metrics.get("impressions")))
+                cols["clicks"].append(_int(metrics.get("clicks")))
+                cols["conversions"].append(_int(metrics.get(COUNT_METRIC)))
+                cols["conversion_value"].append(_money(metrics.get(VALUE_METRIC)))
+        except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+            raise SourceContractError(
+                f"tiktok_ads: a report row of advertiser `{advertiser}` is missing or mistypes "
+                f"`{exc}`: check api_version"
+            ) from None
+        return build_table(
+            "tiktok_ads", "ad_stats", SCHEMAS["ad_stats"], cols, ctx.run_id, datetime.now(UTC)
+        )
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _data(body: Any, endpoint: str) -> dict[str, Any]:
+    data = body.get("data") if isinstance(body, dict) else None
+    if not isinstance(data, dict):
+        raise SourceContractError(
+            f"tiktok_ads: {endpoint} answered without a `data` object: check api_version in "
+            "martlake.toml"
+        )
+    return data
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "", "-") else str(value)
+
+
+def _int(value: Any) -> int:
+    text = _text(value)
+    return int(Decimal(text)) if text is not None else 0
+
+
+def _money(value: Any) -> str | None:
+    """A metric string to 2 decimals, half-even; `None` when TikTok has no value (`"-"`)."""
+    text = _text(value)
+    if text is None:
+        return None
+    return str(Decimal(text).quantize(_CENT, rounding=ROUND_HALF_EVEN))
+
+
+def _check_body(body: Any) -> MartlakeError | None:
+    if not isinstance(body, dict) or "code" not in body:
+        return None
+    return _code_error(body)
+
+
+def _map_error(response: httpx.Response) -> MartlakeError | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, dict) and "code" in body:
+        error = _code_error(body)
+        if error is not None and response.status_code >= 500:
+            error.retryable = True
+        return error
+    return None
+
+
+def _code_error(body: dict[str, Any]) -> MartlakeError | None:
+    try:
+        code = int(body["code"])
+    except (TypeError, ValueError):
+        return SourceContractError(
+            f"tiktok_ads: the API answered a non-numeric code `{body['code']!r}`: check api_version"
+        )
+    if code == 0:
+        return None
+    message = redact(str(body.get("message") or ""))[:160]
+    detail = f"code {code}: {message}"
+    if code in _AUTH_CODES:
+        return AuthError(
+            f"tiktok_ads: the access token was rejected ({detail}): generate a long-term token "
+            "for an app with the Reporting permission and set `sources.tiktok_ads.access_token` "
+            f"in {SECRETS_FILE}"
+        )
+    if code in _PERMISSION_CODES:
+        return AuthError(
+            f"tiktok_ads: no permission ({detail}): authorize the advertiser for the app with the "
+            "Reporting permission and check `sources.tiktok_ads.advertiser_ids` in martlake.toml"
+        )
+    if code in _THROTTLE_CODES:
+        return RateLimitError(f"tiktok_ads: throttled ({detail})")
+    if code in _BAD_REQUEST_CODES:
+        return SourceContractError(
+            f"tiktok_ads: the API refused the request ({detail}): check api_version in "
+            "martlake.toml"
+        )
+    error = SourceError(f"tiktok_ads: the API failed ({detail})")
+    # 50000 "system error" and 51xxx internal/maintenance errors clear on their own.
+    error.retryable = code >= 50000
+    return error
