@@ -17,7 +17,14 @@ from martlake.warehouse import DuckDBWarehouse
 from tests.sandbox_project import project
 
 REPO = Path(__file__).resolve().parents[2]
-MARTS = ("shopify_unified", "facebook_unified", "marketing_unified", "shopify_daily_metrics")
+MARTS = (
+    "shopify_unified",
+    "facebook_unified",
+    "google_ads_unified",
+    "tiktok_unified",
+    "marketing_unified",
+    "shopify_daily_metrics",
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
 
@@ -74,10 +81,12 @@ def test_make_demo_on_a_fresh_copy_writes_outputs_equal_to_ground_truth(tmp_path
     }
     average = sum(truth.orders_per_day().values()) / 365
     assert 250 <= average <= 450
-    spend = dict(wh.query("select date, spend from marts.marketing_unified where channel = 'meta'"))
-    assert {d: v for d, v in spend.items() if v} == {
-        d: v for d, v in truth.spend_per_day().items() if v
-    }
+    for channel in ("meta", "google", "tiktok"):
+        spend = dict(
+            wh.query("select date, spend from marts.marketing_unified where channel = ?", [channel])
+        )
+        expected = {d: v for d, v in truth.spend_per_day(channel).items() if v}
+        assert expected and {d: v for d, v in spend.items() if v} == expected
 
     before = {m: wh.query(f"select * from marts.{m} order by all") for m in MARTS}
     again = make_demo(root)

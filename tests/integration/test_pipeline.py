@@ -16,7 +16,15 @@ from martlake.warehouse import DuckDBWarehouse
 from tests.sandbox_project import make_sandbox_project, project
 
 pytestmark = pytest.mark.xdist_group("pipeline")
-MARTS = ("shopify_unified", "facebook_unified", "marketing_unified", "shopify_daily_metrics")
+MARTS = (
+    "shopify_unified",
+    "facebook_unified",
+    "google_ads_unified",
+    "tiktok_unified",
+    "marketing_unified",
+    "shopify_daily_metrics",
+)
+PLATFORMS = {"meta": "facebook_unified", "google": "google_ads_unified", "tiktok": "tiktok_unified"}
 
 
 def marts_snapshot(wh: DuckDBWarehouse) -> dict[str, list[tuple[Any, ...]]]:
@@ -53,33 +61,39 @@ def test_orders_and_net_sales_per_day_equal_ground_truth(
     assert net == {d: v for d, v in business.truth.net_sales_per_day().items() if v}
 
 
+@pytest.mark.parametrize("platform", sorted(PLATFORMS))
 def test_spend_per_day_and_campaign_equal_ground_truth(
-    first_run: tuple[Project, RunResult], business: Business
+    first_run: tuple[Project, RunResult], business: Business, platform: str
 ) -> None:
     wh = DuckDBWarehouse(first_run[0].warehouse_path)
     per_day = dict(
-        wh.query("select date, spend from marts.marketing_unified where channel = 'meta'")
+        wh.query("select date, spend from marts.marketing_unified where channel = ?", [platform])
     )
-    assert {d: v for d, v in per_day.items() if v} == {
-        d: v for d, v in business.truth.spend_per_day().items() if v
-    }
+    truth = {d: v for d, v in business.truth.spend_per_day(platform).items() if v}
+    assert truth and {d: v for d, v in per_day.items() if v} == truth
     per_campaign = wh.query(
-        "select date, campaign_id, sum(spend) from marts.facebook_unified group by 1, 2"
+        f"select date, campaign_id, sum(spend) from marts.{PLATFORMS[platform]} group by 1, 2"
     )
     assert {(d, c): v for d, c, v in per_campaign if v} == {
-        k: v for k, v in business.truth.spend_per_campaign_day().items() if v
+        k: v for k, v in business.truth.spend_per_campaign_day(platform).items() if v
     }
 
 
 def test_raw_rows_carry_lineage_and_no_plaintext_pii(first_run: tuple[Project, RunResult]) -> None:
     proj, result = first_run
     wh = DuckDBWarehouse(proj.warehouse_path)
-    for table in ("raw_shopify.orders", "raw_shopify.order_lines", "raw_meta_ads.insights"):
+    for table in (
+        "raw_shopify.orders",
+        "raw_shopify.order_lines",
+        "raw_meta_ads.insights",
+        "raw_google_ads.campaign_stats",
+        "raw_tiktok_ads.ad_stats",
+    ):
         source, runs, missing = wh.query(
             f"select min(_source), count(distinct _extract_run_id), "
             f"count(*) filter (where _ingested_at is null) from {table}"
         )[0]
-        assert source in {"shopify", "meta_ads"} and runs >= 1 and missing == 0
+        assert source == table.split(".")[0].removeprefix("raw_") and runs >= 1 and missing == 0
     columns = {
         c
         for (c,) in wh.query(

@@ -242,7 +242,7 @@ def sandbox_serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="MARTLAKE_SANDBOX_PORT", help="Port.")] = 8765,
 ) -> None:
-    """Serve the project's simulated business over the Shopify and Meta API emulators.
+    """Serve the project's simulated business from the Shopify, Meta, Google and TikTok emulators.
 
     Uses the [sandbox] section of the project (or the defaults outside a project) and runs
     until interrupted.
@@ -252,8 +252,11 @@ def sandbox_serve(
     from martlake.config import CONFIG_FILE, Project, Settings
     from martlake.pipeline import simulator_config
     from martlake.sandbox import (
+        SANDBOX_GOOGLE_DEVELOPER_TOKEN,
+        SANDBOX_GOOGLE_REFRESH_TOKEN,
         SANDBOX_META_TOKEN,
         SANDBOX_SHOPIFY_TOKEN,
+        SANDBOX_TIKTOK_TOKEN,
         Business,
         EmulatorServer,
     )
@@ -273,6 +276,11 @@ def sandbox_serve(
     console.print(f"Sandbox: {config.start_date} … {config.end_date}, seed {config.seed}")
     console.print(f"  Shopify  {server.shopify_base_url}  token {SANDBOX_SHOPIFY_TOKEN}")
     console.print(f"  Meta     {server.meta_base_url}  token {SANDBOX_META_TOKEN}")
+    console.print(
+        f"  Google   {server.google_base_url}  developer token {SANDBOX_GOOGLE_DEVELOPER_TOKEN}, "
+        f"refresh token {SANDBOX_GOOGLE_REFRESH_TOKEN} (token URL {server.google_base_url}/token)"
+    )
+    console.print(f"  TikTok   {server.tiktok_base_url}  token {SANDBOX_TIKTOK_TOKEN}")
     console.print("Press Ctrl-C to stop.")
     try:
         server.serve_forever()

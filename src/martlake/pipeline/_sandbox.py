@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 DEFAULT_SHOP = "dtc-brand.myshopify.com"
 DEFAULT_META_ACCOUNT = "1234567890"
+DEFAULT_GOOGLE_CUSTOMER = "1234567890"
+DEFAULT_TIKTOK_ADVERTISER = "7000000000000000001"
 
 
 def simulator_config(project: Project, today: datetime | None = None) -> SimulatorConfig:
@@ -40,6 +42,14 @@ def simulator_config(project: Project, today: datetime | None = None) -> Simulat
             if sources.meta_ads
             else DEFAULT_META_ACCOUNT
         ),
+        google_customer_id=(
+            sources.google_ads.customer_ids[0] if sources.google_ads else DEFAULT_GOOGLE_CUSTOMER
+        ),
+        tiktok_advertiser_id=(
+            sources.tiktok_ads.advertiser_ids[0]
+            if sources.tiktok_ads
+            else DEFAULT_TIKTOK_ADVERTISER
+        ),
     )
 
 
@@ -63,8 +73,16 @@ def source_settings(project: Project) -> Iterator[dict[str, Any]]:
     from martlake.sandbox import Business, EmulatorServer
 
     with EmulatorServer(Business(simulator_config(project))) as server:
-        urls = {"shopify": server.shopify_base_url, "meta_ads": server.meta_base_url}
+        updates: dict[str, dict[str, str]] = {
+            "shopify": {"base_url": server.shopify_base_url},
+            "meta_ads": {"base_url": server.meta_base_url},
+            "google_ads": {
+                "base_url": server.google_base_url,
+                "token_url": f"{server.google_base_url}/token",
+            },
+            "tiktok_ads": {"base_url": server.tiktok_base_url},
+        }
         yield {
-            name: cfg.model_copy(update={"base_url": urls[name]}) if name in urls else cfg
+            name: cfg.model_copy(update=updates[name]) if name in updates else cfg
             for name, cfg in sources.items()
         }
