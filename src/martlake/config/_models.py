@@ -152,6 +152,9 @@ class SandboxSettings(_Section):
     growth: float = Field(default=0.25, ge=-0.9, le=10)
     timezone: str = "America/New_York"
     currency: str = "USD"
+    fault_rate: float = Field(default=0.0, ge=0.0, lt=1.0)
+    """Share of emulator requests that fail transiently (throttling or 500), to rehearse
+    retries; 0.2 makes one request in five fail."""
 
 
 class FreshnessSettings(_Section):

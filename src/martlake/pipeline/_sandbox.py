@@ -72,7 +72,11 @@ def source_settings(project: Project) -> Iterator[dict[str, Any]]:
         return
     from martlake.sandbox import Business, EmulatorServer
 
-    with EmulatorServer(Business(simulator_config(project))) as server:
+    box = project.settings.sandbox
+    server = EmulatorServer(
+        Business(simulator_config(project)), fault_rate=box.fault_rate, fault_seed=box.seed
+    )
+    with server:
         updates: dict[str, dict[str, str]] = {
             "shopify": {"base_url": server.shopify_base_url},
             "meta_ads": {"base_url": server.meta_base_url},

@@ -19,7 +19,7 @@ from martlake.pipeline._dlt import dlt_pipeline, dlt_resource, load_error, unwra
 from martlake.pipeline._progress import Progress
 from martlake.pipeline._sandbox import configured_sources, source_settings
 from martlake.quality import CheckResult, Severity, freshness_checks, record_results, worst
-from martlake.sources import Batch, ExtractContext, build_source, source_class
+from martlake.sources import Batch, ExtractContext, Source, build_source, source_class
 from martlake.warehouse import DuckDBWarehouse
 from martlake.warehouse.duckdb import META_SCHEMA
 
@@ -113,12 +113,14 @@ def extract(rc: RunContext) -> StepResult:
                     if isinstance(inner, MartlakeError)
                     else SourceError(f"{name}: extraction failed: {inner}")
                 )
-                _log_source(rc, name, "failed", None, time.perf_counter() - started, str(error))
+                _log_source(
+                    rc, name, "failed", None, time.perf_counter() - started, str(error), source
+                )
                 raise error from (None if error is inner else inner)
             finally:
                 source.close()
             seconds = time.perf_counter() - started
-            _log_source(rc, name, "ok", sum(counts.values()), seconds, None)
+            _log_source(rc, name, "ok", sum(counts.values()), seconds, None, source)
             for table in source.schemas:
                 rc.progress.unit("extract", f"{name}.{table}", "ok", counts[table], seconds)
             total += sum(counts.values())
@@ -254,10 +256,19 @@ def _counts(warehouse: DuckDBWarehouse, dataset: str, tables: object) -> Counter
 
 
 def _log_source(
-    rc: RunContext, name: str, status: str, rows: int | None, seconds: float, message: str | None
+    rc: RunContext,
+    name: str,
+    status: str,
+    rows: int | None,
+    seconds: float,
+    message: str | None,
+    source: Source,
 ) -> None:
+    requests, retries = source.http_stats
     rc.warehouse.execute(
-        f"insert into {META_SCHEMA}.source_log values (?, ?, ?, ?, ?, ?, ?)",
+        f"insert into {META_SCHEMA}.source_log by name select ? as run_id, ? as source, "
+        "? as status, ? as rows, ? as seconds, ? as message, ? as logged_at, "
+        "? as requests, ? as retries",
         [
             rc.run_id,
             name,
@@ -266,6 +277,8 @@ def _log_source(
             seconds,
             redact(message) if message else None,
             datetime.now(UTC),
+            requests,
+            retries,
         ],
     )
 

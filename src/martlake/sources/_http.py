@@ -16,7 +16,7 @@ from martlake.errors import MartlakeError, RateLimitError, SourceContractError, 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_BACKOFF = 0.5
 MAX_BACKOFF = 60.0
 
@@ -73,6 +73,7 @@ class HttpClient:
             follow_redirects=False,
         )
         self.requests = 0
+        self.retries = 0
 
     def __enter__(self) -> HttpClient:
         return self
@@ -205,6 +206,7 @@ class HttpClient:
                     raise
                 delay = self._delay(attempt, getattr(exc, "retry_after", None))
                 logger.info("%s: %s; retry %d in %.1fs", self.source, exc, attempt, delay)
+                self.retries += 1
                 time.sleep(delay)
 
     def _send(

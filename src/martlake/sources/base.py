@@ -77,6 +77,12 @@ class Source(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
+    @property
+    def http_stats(self) -> tuple[int, int]:
+        """(requests sent, retries) of this source's HTTP client so far."""
+        client = getattr(self, "_http", None)
+        return (getattr(client, "requests", 0), getattr(client, "retries", 0))
+
 
 def build_table(
     source: str,

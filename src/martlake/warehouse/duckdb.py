@@ -28,6 +28,8 @@ _META_DDL = (
     f"""create table if not exists {META_SCHEMA}.source_log (
         run_id varchar, source varchar, status varchar, rows bigint, seconds double,
         message varchar, logged_at timestamptz)""",
+    f"alter table {META_SCHEMA}.source_log add column if not exists requests bigint",
+    f"alter table {META_SCHEMA}.source_log add column if not exists retries bigint",
     f"""create table if not exists {META_SCHEMA}.dq_check_result (
         run_id varchar, check_name varchar, table_name varchar, severity varchar,
         observed_value double, warn_threshold double, critical_threshold double,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -200,6 +201,9 @@ class EmulatorServer:
         meta_token: The only Meta access token accepted.
         tiktok_token: The only TikTok access token accepted.
         warm: Generate the business in `start()` rather than on the first request.
+        fault_rate: Share of requests (0–1) that fail transiently at random, each as the
+            vendor's throttling answer or a 500, on top of faults queued by `inject_fault`.
+        fault_seed: Seed of that randomness, so a faulty run can be replayed.
 
     Example:
         >>> from datetime import date
@@ -224,6 +228,8 @@ class EmulatorServer:
         meta_token: str = SANDBOX_META_TOKEN,
         tiktok_token: str = SANDBOX_TIKTOK_TOKEN,
         warm: bool = True,
+        fault_rate: float = 0.0,
+        fault_seed: int = 0,
     ) -> None:
         self.business = business
         self.host = host
@@ -236,6 +242,9 @@ class EmulatorServer:
         self.request_log: list[RequestLogEntry] = []
         self._faults: list[Fault] = []
         self._faults_lock = threading.Lock()
+        self.fault_rate = fault_rate
+        self._fault_rng = random.Random(fault_seed)
+        self.faults_served = 0
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -350,7 +359,14 @@ class EmulatorServer:
                     fault.remaining -= 1
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
+                    self.faults_served += 1
                     return fault
+            if self.fault_rate and self._fault_rng.random() < self.fault_rate:
+                # Random transient faults, as a flaky network and busy vendor APIs give:
+                # throttling with a zero wait or a 500, alternating at random.
+                kind: FaultKind = self._fault_rng.choice(("rate_limit", "server_error"))
+                self.faults_served += 1
+                return Fault(api, kind, 1, 0.0, None)
         return None
 
     def _respond(

@@ -194,6 +194,27 @@ def _purchase(actions: Any) -> str | None:
     return None
 
 
+def _regain_seconds(response: httpx.Response) -> float | None:
+    """Wait Meta announces in `x-business-use-case-usage` (minutes), or None for backoff.
+
+    See Meta's "Rate Limiting" guide: the header maps each business id to a list of usages,
+    each with `estimated_time_to_regain_access` in minutes.
+    """
+    raw = response.headers.get("x-business-use-case-usage")
+    if not raw:
+        return None
+    try:
+        usage = json.loads(raw)
+        minutes = max(
+            float(entry.get("estimated_time_to_regain_access") or 0)
+            for entries in usage.values()
+            for entry in entries
+        )
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return minutes * 60 if minutes > 0 else None
+
+
 def _map_error(response: httpx.Response) -> MartlakeError | None:
     try:
         error = response.json().get("error") or {}
@@ -208,7 +229,9 @@ def _map_error(response: httpx.Response) -> MartlakeError | None:
             "in .martlake/secrets.toml"
         )
     if code in _THROTTLE_CODES or response.status_code == 429:
-        return RateLimitError(f"meta_ads: throttled (code {code}: {message})", retry_after=60.0)
+        return RateLimitError(
+            f"meta_ads: throttled (code {code}: {message})", retry_after=_regain_seconds(response)
+        )
     if code == 100:
         return SourceContractError(
             f"meta_ads: the API refused the request (code 100: {message}): check "
