@@ -1,4 +1,5 @@
--- Every cent, impression and click of TikTok reaches marketing_unified's tiktok channel.
+-- Every cent, impression and click of a platform mart reaches the model's rows for `channel`.
+{% test channel_totals_match(model, channel, platform_model) %}
 select
     marketing.spend as marketing_spend,
     platform.spend as platform_spend,
@@ -11,16 +12,17 @@ from (
         coalesce(sum(spend), 0) as spend,
         coalesce(sum(impressions), 0) as impressions,
         coalesce(sum(clicks), 0) as clicks
-    from {{ ref('marketing_unified') }}
-    where channel = 'tiktok'
+    from {{ model }}
+    where channel = '{{ channel }}'
 ) as marketing
 cross join (
     select
         coalesce(sum(spend), 0) as spend,
         coalesce(sum(impressions), 0) as impressions,
         coalesce(sum(clicks), 0) as clicks
-    from {{ ref('tiktok_unified') }}
+    from {{ ref(platform_model) }}
 ) as platform
 where marketing.spend <> platform.spend
     or marketing.impressions <> platform.impressions
     or marketing.clicks <> platform.clicks
+{% endtest %}
