@@ -97,11 +97,21 @@ def init(
 @app.command()
 def run(
     project_dir: ProjectDir = Path("."),
-    skip_extract: Annotated[bool, typer.Option(help="Skip reading the sources.")] = False,
-    skip_load: Annotated[bool, typer.Option(help="Skip loading into the raw zone.")] = False,
-    skip_transform: Annotated[bool, typer.Option(help="Skip the dbt build.")] = False,
-    skip_quality: Annotated[bool, typer.Option(help="Skip the data-quality checks.")] = False,
-    skip_publish: Annotated[bool, typer.Option(help="Skip writing the output files.")] = False,
+    skip_extract: Annotated[
+        bool, typer.Option(envvar="MARTLAKE_SKIP_EXTRACT", help="Skip reading the sources.")
+    ] = False,
+    skip_load: Annotated[
+        bool, typer.Option(envvar="MARTLAKE_SKIP_LOAD", help="Skip loading into the raw zone.")
+    ] = False,
+    skip_transform: Annotated[
+        bool, typer.Option(envvar="MARTLAKE_SKIP_TRANSFORM", help="Skip the dbt build.")
+    ] = False,
+    skip_quality: Annotated[
+        bool, typer.Option(envvar="MARTLAKE_SKIP_QUALITY", help="Skip the data-quality checks.")
+    ] = False,
+    skip_publish: Annotated[
+        bool, typer.Option(envvar="MARTLAKE_SKIP_PUBLISH", help="Skip writing the output files.")
+    ] = False,
     from_step: Annotated[
         str | None,
         typer.Option("--from", envvar="MARTLAKE_FROM", help="Start at this step."),
@@ -111,14 +121,25 @@ def run(
     ] = None,
     start_date: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Backfill: re-read sources from this day."),
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            envvar="MARTLAKE_START_DATE",
+            help="Backfill: re-read sources from this day.",
+        ),
     ] = None,
     end_date: Annotated[
         datetime | None,
-        typer.Option(formats=["%Y-%m-%d"], help="Backfill: read sources up to this day."),
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            envvar="MARTLAKE_END_DATE",
+            help="Backfill: read sources up to this day.",
+        ),
     ] = None,
     full_refresh: Annotated[
-        bool, typer.Option(help="Ignore watermarks and rebuild every model.")
+        bool,
+        typer.Option(
+            envvar="MARTLAKE_FULL_REFRESH", help="Ignore watermarks, rebuild every model."
+        ),
     ] = False,
 ) -> None:
     """Run the pipeline: extract → load → transform → quality → publish.
@@ -159,7 +180,9 @@ def run(
 @app.command()
 def status(
     project_dir: ProjectDir = Path("."),
-    limit: Annotated[int, typer.Option(help="How many runs to show.")] = 10,
+    limit: Annotated[
+        int, typer.Option(envvar="MARTLAKE_STATUS_LIMIT", help="How many runs to show.")
+    ] = 10,
 ) -> None:
     """Show the last runs, the steps of the latest one and the current check results.
 
@@ -239,7 +262,9 @@ def sources(project_dir: ProjectDir = Path(".")) -> None:
 @sandbox_app.command("serve")
 def sandbox_serve(
     project_dir: ProjectDir = Path("."),
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(envvar="MARTLAKE_SANDBOX_HOST", help="Interface to listen on.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="MARTLAKE_SANDBOX_PORT", help="Port.")] = 8765,
 ) -> None:
     """Serve the project's simulated business from the Shopify, Meta, Google and TikTok emulators.

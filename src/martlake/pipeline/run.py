@@ -112,6 +112,11 @@ def plan_steps(options: RunOptions) -> list[str]:
             raise ConfigError(f"unknown step `{name}`: {hint}")
     if options.only and options.from_step:
         raise ConfigError("use either --only or --from, not both")
+    if options.start_date and options.end_date and options.start_date > options.end_date:
+        raise ConfigError(
+            f"--start-date `{options.start_date}` is after --end-date `{options.end_date}`: "
+            "swap them"
+        )
     if options.only:
         return [options.only]
     start = STEPS.index(options.from_step) if options.from_step else 0

@@ -32,14 +32,11 @@ def test_every_command_has_help_with_an_example_and_is_documented(name: str) -> 
 
 
 @pytest.mark.parametrize("name", sorted(commands()))
-def test_every_option_has_an_env_var_or_is_a_flag(name: str) -> None:
+def test_every_option_has_a_martlake_env_var(name: str) -> None:
     for param in commands()[name].params:
-        is_option = param.param_type_name == "option"
-        if is_option and not param.is_flag and param.name != "help":
-            assert param.envvar or param.name in {"limit", "host", "start_date", "end_date"}, (
-                name,
-                param.name,
-            )
+        if param.param_type_name == "option" and param.name not in {"help", "force"}:
+            assert param.envvar, (name, param.name)
+            assert param.envvar.startswith("MARTLAKE_"), (name, param.envvar)
 
 
 def test_init_writes_a_project_that_refuses_a_second_init(
@@ -101,3 +98,12 @@ def test_init_force_keeps_existing_secrets_and_gitignore(tmp_path: Path) -> None
     assert "shpat_real" in secrets.read_text()
     assert (tmp_path / ".gitignore").read_text() == "mine\n"
     assert "[sandbox]" in (tmp_path / "martlake.toml").read_text()
+
+
+def test_backfill_dates_in_the_wrong_order_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["init", str(tmp_path), "--example", "dtc_brand"])
+    args = ["run", "-p", str(tmp_path), "--start-date", "2025-02-01", "--end-date", "2025-01-01"]
+    assert main(args) == 2
+    assert "swap them" in capsys.readouterr().err
