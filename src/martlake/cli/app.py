@@ -275,15 +275,13 @@ def sandbox_serve(
     Example: martlake sandbox serve --port 8765
     """
     from martlake.config import CONFIG_FILE, Project, Settings
-    from martlake.pipeline import simulator_config
+    from martlake.pipeline import sandbox_server, simulator_config
     from martlake.sandbox import (
         SANDBOX_GOOGLE_DEVELOPER_TOKEN,
         SANDBOX_GOOGLE_REFRESH_TOKEN,
         SANDBOX_META_TOKEN,
         SANDBOX_SHOPIFY_TOKEN,
         SANDBOX_TIKTOK_TOKEN,
-        Business,
-        EmulatorServer,
     )
 
     if (project_dir / CONFIG_FILE).is_file():
@@ -291,7 +289,7 @@ def sandbox_serve(
     else:
         project = Project(root=project_dir.resolve(), settings=Settings())
     config = simulator_config(project)
-    server = EmulatorServer(Business(config), host=host, port=port)
+    server = sandbox_server(project, host=host, port=port)
     try:
         server.start()
     except OSError as exc:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -155,6 +157,25 @@ class SandboxSettings(_Section):
     fault_rate: float = Field(default=0.0, ge=0.0, lt=1.0)
     """Share of emulator requests that fail transiently (throttling or 500), to rehearse
     retries; 0.2 makes one request in five fail."""
+    deleted_campaigns: list[str] = Field(default_factory=list)
+    """Campaigns the emulators no longer report, as `platform:campaign_id` with platform `meta`,
+    `google` or `tiktok`, to rehearse deletions (`["tiktok:1800000000000000001"]`)."""
+    restate_last_days: int = Field(default=0, ge=0)
+    """The emulators restate this many last days of every ad platform; 0 restates nothing."""
+    restate_factor: Decimal = Field(default=Decimal(1), ge=0)
+    """What restated days' spend, conversions and conversion value are multiplied by (in
+    whole cents, half-even)."""
+
+    @field_validator("deleted_campaigns")
+    @classmethod
+    def _deleted_campaigns(cls, value: list[str]) -> list[str]:
+        bad = [v for v in value if not re.fullmatch(r"(meta|google|tiktok):[0-9]+", v)]
+        if bad:
+            raise ValueError(
+                f"`{bad[0]}` is not `platform:campaign_id` (platform meta, google or tiktok, "
+                "digits after the colon)"
+            )
+        return value
 
 
 class FreshnessSettings(_Section):

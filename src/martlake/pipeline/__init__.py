@@ -1,7 +1,7 @@
 """Orchestration: steps, run log, lock."""
 
 from martlake.pipeline._progress import LogProgress, NullProgress, Progress
-from martlake.pipeline._sandbox import simulator_config
+from martlake.pipeline._sandbox import sandbox_server, simulator_config
 from martlake.pipeline._steps import STEPS, StepResult, StepStatus
 from martlake.pipeline.run import (
     RunOptions,
@@ -29,6 +29,7 @@ __all__ = [
     "plan_steps",
     "recent_runs",
     "run_pipeline",
+    "sandbox_server",
     "simulator_config",
     "source_statuses",
     "step_log",

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from martlake.config import Project
 
 if TYPE_CHECKING:
-    from martlake.sandbox import SimulatorConfig
+    from martlake.sandbox import EmulatorServer, SimulatorConfig
 
 DEFAULT_SHOP = "dtc-brand.myshopify.com"
 DEFAULT_META_ACCOUNT = "1234567890"
@@ -53,6 +53,31 @@ def simulator_config(project: Project, today: datetime | None = None) -> Simulat
     )
 
 
+def sandbox_server(project: Project, **options: Any) -> EmulatorServer:
+    """The emulators of a project's `[sandbox]`, not started, with its rehearsed faults.
+
+    `deleted_campaigns` and `restate_last_days`/`restate_factor` are applied before the
+    first request, so every run of the project sees the business as changed by them.
+    `options` go to `EmulatorServer` (host, port, ...).
+    """
+    from martlake.sandbox import Business, EmulatorServer
+    from martlake.sandbox.simulator import PLATFORMS
+
+    box = project.settings.sandbox
+    server = EmulatorServer(
+        Business(simulator_config(project)),
+        fault_rate=box.fault_rate,
+        fault_seed=box.seed,
+        **options,
+    )
+    for spec in box.deleted_campaigns:
+        api, campaign_id = spec.split(":", 1)
+        server.delete_campaign(api, campaign_id)  # type: ignore[arg-type]
+    for platform in PLATFORMS:
+        server.restate(platform, box.restate_last_days, box.restate_factor)
+    return server
+
+
 def configured_sources(project: Project) -> dict[str, Any]:
     """Source name to its settings section, for every configured source."""
     sources = project.settings.sources
@@ -70,13 +95,7 @@ def source_settings(project: Project) -> Iterator[dict[str, Any]]:
     if not project.settings.sandbox.enabled:
         yield sources
         return
-    from martlake.sandbox import Business, EmulatorServer
-
-    box = project.settings.sandbox
-    server = EmulatorServer(
-        Business(simulator_config(project)), fault_rate=box.fault_rate, fault_seed=box.seed
-    )
-    with server:
+    with sandbox_server(project) as server:
         updates: dict[str, dict[str, str]] = {
             "shopify": {"base_url": server.shopify_base_url},
             "meta_ads": {"base_url": server.meta_base_url},

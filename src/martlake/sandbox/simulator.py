@@ -11,9 +11,9 @@ import threading
 from bisect import bisect_left
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cached_property
 from typing import Any, Literal, TypeVar, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -255,6 +255,45 @@ class GroundTruth:
 _Row = TypeVar("_Row", Insight, GoogleStat, TikTokStat)
 
 
+_CATALOG_IDS: dict[Platform, tuple[str, ...]] = {
+    "meta": tuple(c.id for c in _catalog.CAMPAIGNS),
+    "google": tuple(c.id for c in _catalog.GOOGLE_CAMPAIGNS),
+    "tiktok": tuple(c.id for c in _catalog.TIKTOK_CAMPAIGNS),
+}
+_CENT = Decimal("0.01")
+
+
+def _times(value: int, factor: Decimal) -> int:
+    return int((Decimal(value) * factor).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def _times_double(value: float, factor: Decimal) -> float:
+    return float((Decimal(str(value)) * factor).quantize(_CENT, rounding=ROUND_HALF_EVEN))
+
+
+def _restated(row: _Row, factor: Decimal) -> _Row:
+    if isinstance(row, Insight):
+        return replace(
+            row,
+            spend=_times(row.spend, factor),
+            purchases=_times(row.purchases, factor),
+            purchase_value=_times(row.purchase_value, factor),
+        )
+    if isinstance(row, GoogleStat):
+        return replace(
+            row,
+            cost=_times(row.cost, factor),
+            conversions=_times_double(row.conversions, factor),
+            conversions_value=_times_double(row.conversions_value, factor),
+        )
+    return replace(
+        row,
+        spend=_times(row.spend, factor),
+        conversions=_times(row.conversions, factor),
+        value=_times(row.value, factor),
+    )
+
+
 def _visible(rows: list[_Row], as_of_ts: float, entity: str) -> list[_Row]:
     out: list[_Row] = []
     for row in rows:
@@ -305,6 +344,7 @@ class Business:
         self._order_json: list[bytes | None] = []
         self._renderer: OrderRenderer | None = None
         self._tz = ZoneInfo(config.timezone)
+        self._deleted: set[tuple[Platform, str]] = set()
 
     @property
     def as_of(self) -> datetime:
@@ -335,6 +375,66 @@ class Business:
                 self._order_json = [None] * len(visible)
                 self._renderer = OrderRenderer(self._ds)
             return self._ds
+
+    def delete_campaign(self, platform: Platform, campaign_id: str) -> None:
+        """From now on, report nothing of `campaign_id` on `platform`, as after a deletion.
+
+        The rows are gone from every report of that platform's emulator and from `truth`; a
+        Google campaign is listed with status `REMOVED`.
+
+        Raises:
+            ConfigError: `campaign_id` is not a campaign of the simulated account.
+        """
+        known = _CATALOG_IDS[platform]
+        if campaign_id not in known:
+            raise ConfigError(
+                f"sandbox: `{platform}:{campaign_id}` is not a campaign of the simulated "
+                f"{platform} account; its campaigns are {', '.join(known)}: fix "
+                "`sandbox.deleted_campaigns` in martlake.toml"
+            )
+        with self._lock:
+            ds = self._dataset()
+            self._deleted.add((platform, campaign_id))
+            self._replace_rows(
+                platform, [r for r in self._ad_rows(ds, platform) if r.campaign.id != campaign_id]
+            )
+
+    def restate(self, platform: Platform, last_days: int, factor: Decimal | float | str) -> None:
+        """From now on, report the last `last_days` days of `platform` restated by `factor`.
+
+        Spend (Google: cost), conversions and conversion value of those days are multiplied
+        by `factor`; money stays in whole cents and counts whole, rounded half-even (Google's
+        fractional conversions to 2 decimals). The last day is the one `as_of` falls in (or
+        the day before, when `as_of` is midnight). Restating twice compounds.
+        """
+        if last_days <= 0:
+            return
+        multiplier = Decimal(str(factor))
+        last = (self.as_of - timedelta(microseconds=1)).astimezone(self._tz).date()
+        first = last - timedelta(days=last_days - 1)
+        with self._lock:
+            rows = self._ad_rows(self._dataset(), platform)
+            self._replace_rows(
+                platform,
+                [_restated(r, multiplier) if first <= r.day <= last else r for r in rows],
+            )
+
+    @staticmethod
+    def _ad_rows(ds: Dataset, platform: Platform) -> list[Any]:
+        if platform == "meta":
+            return ds.insights
+        if platform == "google":
+            return ds.google_stats
+        return ds.tiktok_stats
+
+    def _replace_rows(self, platform: Platform, rows: list[Any]) -> None:
+        ds = self._dataset()
+        if platform == "meta":
+            ds.insights, self._insights = rows, None
+        elif platform == "google":
+            ds.google_stats, self._google_rows = rows, None
+        else:
+            ds.tiktok_stats, self._tiktok_rows = rows, None
 
     @property
     def order_count(self) -> int:
@@ -428,7 +528,10 @@ class Business:
         )
 
     def google_campaign_status(self, campaign_id: str) -> str:
-        """`campaign.status` at `as_of`: PAUSED inside the campaign's pause, else ENABLED."""
+        """`campaign.status` at `as_of`: PAUSED inside the campaign's pause, REMOVED after
+        `delete_campaign`, else ENABLED."""
+        if ("google", campaign_id) in self._deleted:
+            return "REMOVED"
         day = self.as_of.astimezone(self._tz).date()
         index = (day - self.config.start_date).days
         for campaign in _catalog.GOOGLE_CAMPAIGNS:

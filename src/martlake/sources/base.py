@@ -16,6 +16,14 @@ from martlake.errors import SourceContractError
 META_COLUMNS = ("_source", "_extract_run_id", "_ingested_at")
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 MONEY = pa.decimal128(18, 2)
+EXTRACT_WINDOWS = pa.schema(
+    [("account_id", pa.string()), ("date_start", pa.date32()), ("date_end", pa.date32())]
+)
+"""`extract_windows`: the account-days an extraction read completely (both ends inclusive).
+
+Ad sources re-read a lookback window; an account-day inside a recorded window for which the
+extraction returned no rows is empty in that extraction, so staging drops older rows of it.
+"""
 
 
 class Batch(NamedTuple):
@@ -131,6 +139,24 @@ def build_table(
         ]
     )
     return pa.Table.from_arrays(arrays, schema=full)
+
+
+def window_table(
+    source: str, account_id: str, date_start: date, date_end: date, run_id: str
+) -> pa.Table:
+    """One `extract_windows` row: `account_id` was read completely from `date_start` to
+    `date_end`; yield it only after the window's last page."""
+    return build_table(
+        source,
+        "extract_windows",
+        EXTRACT_WINDOWS,
+        {
+            "account_id": [account_id],
+            "date_start": [date_start.isoformat()],
+            "date_end": [date_end.isoformat()],
+        },
+        run_id,
+    )
 
 
 def _cast_from_string(dtype: pa.DataType) -> bool:

@@ -19,6 +19,11 @@ Meta ad account in the same timezone:
 - TikTok (advertiser 7000000000000000001) is extracted twice: tiktok-r2 restates 2024-01-13
   (Video A 8.25 -> 8.75, Video B appears); 2024-01-14 has impressions without spend; the
   2024-01-15 row has no conversion value.
+- Extraction windows (`extract_windows`): r1 and r2 of Meta and Google have none, as data
+  loaded before windows were recorded. meta-r3 read 2024-01-18 completely and returned nothing,
+  so meta-r2's 4.00 that day is gone; google-r3 read customer 9876543210 over 2024-01-12..18
+  and returned nothing, so google-r1's 4.00 on 2024-01-12 is gone while its 2024-01-11, outside
+  the window, stays. tiktok-r2 records its window 2024-01-13..17, which changes nothing.
 
 The expected marts, worked out by hand from these rows, are in tests/fixtures/raw/expected.
 """
@@ -387,3 +392,42 @@ def test_build_leaves_the_warehouse_file_free(built: Build) -> None:
     opener = f"import duckdb; duckdb.connect({str(built.database)!r}).close()"
     done = subprocess.run([sys.executable, "-c", opener], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "model", "account", "day"),
+    [
+        (
+            "select count(*) from raw_meta_ads.insights where account_id = ? and date_start = ?",
+            "stg_meta_ads__insights",
+            "111",
+            "2024-01-18",
+        ),
+        (
+            "select count(*) from raw_google_ads.campaign_stats where customer_id = ? and date = ?",
+            "stg_google_ads__campaign_stats",
+            "9876543210",
+            "2024-01-12",
+        ),
+    ],
+    ids=["meta", "google"],
+)
+def test_a_day_the_latest_window_returned_nothing_for_is_empty(
+    built: Build, raw: str, model: str, account: str, day: str
+) -> None:
+    assert built.rows(raw, [account, day]) == [(1,)]
+    staged = f"select count(*) from staging.{model} where account_id = ? and date = ?"
+    assert built.rows(staged, [account, day]) == [(0,)]
+
+
+def test_days_outside_every_window_keep_the_latest_extraction_with_rows(built: Build) -> None:
+    rows = built.rows(
+        "select date, spend, _extract_run_id from staging.stg_google_ads__campaign_stats "
+        "where account_id = '9876543210' order by date"
+    )
+    assert rows == [(date(2024, 1, 11), D("5.05"), "google-r1")]
+    tiktok = built.rows(
+        "select date, count(*), string_agg(distinct _extract_run_id, ',') "
+        "from staging.stg_tiktok_ads__ad_stats group by date order by date"
+    )
+    assert tiktok[:2] == [(date(2024, 1, 12), 2, "tiktok-r1"), (date(2024, 1, 13), 3, "tiktok-r2")]

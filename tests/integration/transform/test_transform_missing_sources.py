@@ -22,8 +22,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Build:
         tmp_path_factory.mktemp("transform_missing_sources"),
         omit={
             "raw_meta_ads.insights",
+            "raw_meta_ads.extract_windows",
             "raw_google_ads.campaign_stats",
+            "raw_google_ads.extract_windows",
             "raw_tiktok_ads.ad_stats",
+            "raw_tiktok_ads.extract_windows",
             "raw_shopify.refund_lines",
         },
     )
@@ -33,7 +36,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Build:
 def without_value_column(tmp_path_factory: pytest.TempPathFactory) -> Build:
     return build(
         tmp_path_factory.mktemp("transform_missing_column"),
-        omit={"raw_meta_ads.insights", "raw_google_ads.campaign_stats"},
+        omit={
+            "raw_meta_ads.insights",
+            "raw_meta_ads.extract_windows",
+            "raw_google_ads.campaign_stats",
+            "raw_google_ads.extract_windows",
+        },
         omit_columns={"raw_tiktok_ads.ad_stats.conversion_value"},
     )
 

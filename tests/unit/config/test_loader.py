@@ -197,3 +197,21 @@ def test_numeric_env_values_keep_string_fields_strings(tmp_path: Path) -> None:
     assert settings.sources.meta_ads is not None
     assert settings.sources.meta_ads.account_ids == ["1234567890"]
     assert settings.sandbox.orders_per_day == 12.5 and settings.sandbox.enabled is True
+
+
+def test_sandbox_rehearsal_keys_parse_from_file_and_env(tmp_path: Path) -> None:
+    root = make_project(
+        tmp_path,
+        '[sandbox]\nrestate_last_days = 10\nrestate_factor = 1.1\ndeleted_campaigns = ["meta:1"]\n',
+    )
+    box = load_project(
+        root, environ={"MARTLAKE__SANDBOX__DELETED_CAMPAIGNS": '["google:2", "tiktok:3"]'}
+    ).settings.sandbox
+    assert (box.restate_last_days, str(box.restate_factor)) == (10, "1.1")
+    assert box.deleted_campaigns == ["google:2", "tiktok:3"]
+
+
+def test_a_deleted_campaign_without_its_platform_is_refused(tmp_path: Path) -> None:
+    root = make_project(tmp_path, '[sandbox]\ndeleted_campaigns = ["12345"]\n')
+    with pytest.raises(ConfigError, match="`12345` is not `platform:campaign_id`"):
+        load_project(root, environ={})

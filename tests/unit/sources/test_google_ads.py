@@ -78,8 +78,8 @@ def google(call: Call) -> Reply:
     return 200, [{"results": results, "fieldMask": "x", "requestId": "r"}, {"requestId": "r"}]
 
 
-def collect(src: GoogleAdsSource, ctx: ExtractContext) -> pa.Table:
-    return pa.concat_tables([b.data for b in src.extract(ctx)])
+def collect(src: GoogleAdsSource, ctx: ExtractContext, table: str = "campaign_stats") -> pa.Table:
+    return pa.concat_tables([b.data for b in src.extract(ctx) if b.table == table])
 
 
 def test_is_registered_and_strips_dashes_from_customer_ids(api: RoutedServer) -> None:
@@ -320,3 +320,17 @@ def test_a_token_endpoint_outage_is_retried(api: RoutedServer) -> None:
     api.route = route
     source(api).check()
     assert len(api.calls_to("/token")) == 2
+
+
+def test_records_each_window_after_its_last_page(api: RoutedServer) -> None:
+    api.route = google
+    src = source(api, start_date=date(2025, 1, 1))
+    batches = list(src.extract(ExtractContext("run-9", end_date=date(2025, 3, 15))))
+    assert [b.table for b in batches][-1] == "extract_windows"
+    windows = pa.concat_tables([b.data for b in batches if b.table == "extract_windows"])
+    assert [(r["account_id"], r["date_start"], r["date_end"]) for r in windows.to_pylist()] == [
+        (CUSTOMER, date(2025, 1, 1), date(2025, 1, 31)),
+        (CUSTOMER, date(2025, 2, 1), date(2025, 3, 3)),
+        (CUSTOMER, date(2025, 3, 4), date(2025, 3, 15)),
+    ]
+    assert set(windows.column("_extract_run_id").to_pylist()) == {"run-9"}

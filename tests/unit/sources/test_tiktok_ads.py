@@ -72,8 +72,8 @@ def tiktok(call: Call) -> Reply:
     return 200, envelope({"list": rows[(page - 1) * size : page * size], "page_info": info})
 
 
-def collect(src: TikTokAdsSource, ctx: ExtractContext) -> pa.Table:
-    return pa.concat_tables([b.data for b in src.extract(ctx)])
+def collect(src: TikTokAdsSource, ctx: ExtractContext, table: str = "ad_stats") -> pa.Table:
+    return pa.concat_tables([b.data for b in src.extract(ctx) if b.table == table])
 
 
 def reports(api: RoutedServer) -> list[dict[str, str]]:
@@ -223,3 +223,19 @@ def test_bad_token_never_reaches_the_message(api: RoutedServer) -> None:
     with pytest.raises(AuthError) as info:
         source(api, token="wrong-token-123").check()
     assert "wrong-token-123" not in str(info.value)
+
+
+def test_records_each_window_after_its_last_page(api: RoutedServer) -> None:
+    api.route = tiktok
+    src = source(api, start_date=date(2025, 1, 1), page_size=50)
+    batches = list(src.extract(ExtractContext("run-9", end_date=date(2025, 3, 5))))
+    tables = [b.table for b in batches]
+    # Two pages of the first window, then its record.
+    assert tables[:3] == ["ad_stats", "ad_stats", "extract_windows"]
+    windows = pa.concat_tables([b.data for b in batches if b.table == "extract_windows"])
+    assert [(r["account_id"], r["date_start"], r["date_end"]) for r in windows.to_pylist()] == [
+        (ADVERTISER, date(2025, 1, 1), date(2025, 1, 30)),
+        (ADVERTISER, date(2025, 1, 31), date(2025, 3, 1)),
+        (ADVERTISER, date(2025, 3, 2), date(2025, 3, 5)),
+    ]
+    assert set(windows.column("_extract_run_id").to_pylist()) == {"run-9"}

@@ -85,6 +85,11 @@ class MetaAdsApp:
         self._tables: dict[tuple[str, str, date, date], list[dict[str, Any]]] = {}
         self._trace = itertools.count(1)
 
+    def forget_reports(self) -> None:
+        """Drop cached reports, after the business's ad rows changed."""
+        with self._lock:
+            self._tables.clear()
+
     def handle(self, request: Request) -> Response:
         """Answer one request addressed to `/meta/...`."""
         try:

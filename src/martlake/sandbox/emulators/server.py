@@ -7,6 +7,8 @@ import math
 import random
 import threading
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Literal
@@ -17,13 +19,14 @@ from martlake.sandbox.emulators.google_ads import GoogleAdsApp
 from martlake.sandbox.emulators.meta_ads import SANDBOX_META_TOKEN, MetaAdsApp
 from martlake.sandbox.emulators.shopify import SANDBOX_SHOPIFY_TOKEN, ShopifyApp
 from martlake.sandbox.emulators.tiktok_ads import SANDBOX_TIKTOK_TOKEN, TikTokAdsApp
-from martlake.sandbox.simulator import Business
+from martlake.sandbox.simulator import Business, Platform
 
 logger = logging.getLogger(__name__)
 
 Api = Literal["shopify", "meta", "google", "tiktok"]
 FaultKind = Literal["rate_limit", "server_error"]
 RequestLogEntry = tuple[str, str, dict[str, str]]
+_PLATFORMS: dict[str, Platform] = {"meta": "meta", "google": "google", "tiktok": "tiktok"}
 
 
 @dataclass
@@ -146,6 +149,13 @@ def _fault_response(fault: Fault, account_id: str) -> Response:
             }
         },
     )
+
+
+def _platform(api: Api) -> Platform:
+    platform = _PLATFORMS.get(api)
+    if platform is None:
+        raise ValueError(f"`{api}` is not an ad platform: use meta, google or tiktok")
+    return platform
 
 
 class _Server(ThreadingHTTPServer):
@@ -351,6 +361,39 @@ class EmulatorServer:
         """
         with self._faults_lock:
             self._faults.append(Fault(api, kind, times, retry_after, path_contains))
+
+    def delete_campaign(self, api: Api, campaign_id: str) -> None:
+        """From now on, leave `campaign_id` out of every report of `api`, as after a deletion.
+
+        Ad platforms stop reporting a deleted campaign (Google lists it as `REMOVED`), so a
+        re-extraction returns no rows for it, and none at all for a day it had to itself.
+
+        Args:
+            api: `"meta"`, `"google"` or `"tiktok"`.
+            campaign_id: A campaign of the simulated account.
+
+        Raises:
+            ConfigError: The campaign is not one of the simulated account's.
+        """
+        self.business.delete_campaign(_platform(api), campaign_id)
+        self._forget_reports()
+
+    def restate(self, api: Api, last_days: int, factor: Decimal | float | str) -> None:
+        """From now on, serve the last `last_days` days of `api` with spend (Google: cost),
+        conversions and conversion value multiplied by `factor`, in whole cents, half-even.
+
+        See `Business.restate`; `served_spend_per_day` gives the new numbers.
+        """
+        self.business.restate(_platform(api), last_days, factor)
+        self._forget_reports()
+
+    def served_spend_per_day(self, api: Api) -> dict[date, Decimal]:
+        """The spend per day `api` serves now, after deletions and restatements."""
+        return self.business.truth.spend_per_day(_platform(api))
+
+    def _forget_reports(self) -> None:
+        self.meta.forget_reports()
+        self.tiktok.forget_reports()
 
     def _take_fault(self, api: Api, path: str) -> Fault | None:
         with self._faults_lock:

@@ -134,6 +134,11 @@ class TikTokAdsApp:
         self._lock = threading.Lock()
         self._tables: dict[tuple[str, tuple[str, ...], date, date], list[dict[str, Any]]] = {}
 
+    def forget_reports(self) -> None:
+        """Drop cached reports, after the business's ad rows changed."""
+        with self._lock:
+            self._tables.clear()
+
     def request_id(self) -> str:
         """A fresh request id in TikTok's style (a timestamp-like digit string)."""
         return f"2025010100000{next(self._counter):07d}5A1B"

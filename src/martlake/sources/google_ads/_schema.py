@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 
-from martlake.sources.base import MONEY
+from martlake.sources.base import EXTRACT_WINDOWS, MONEY
 
 CAMPAIGN_STATS = pa.schema(
     [
@@ -23,4 +23,4 @@ CAMPAIGN_STATS = pa.schema(
     ]
 )
 
-SCHEMAS = {"campaign_stats": CAMPAIGN_STATS}
+SCHEMAS = {"campaign_stats": CAMPAIGN_STATS, "extract_windows": EXTRACT_WINDOWS}

@@ -22,7 +22,14 @@ from martlake.errors import (
     SourceError,
 )
 from martlake.sources._http import HttpClient
-from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
+from martlake.sources.base import (
+    Batch,
+    Cursor,
+    ExtractContext,
+    Source,
+    build_table,
+    window_table,
+)
 from martlake.sources.google_ads._schema import SCHEMAS
 
 logger = logging.getLogger(__name__)
@@ -111,6 +118,10 @@ class GoogleAdsSource(Source):
                 rows = self._search(customer, _campaign_query(window, stop))
                 if rows:
                     yield Batch("campaign_stats", self._table(rows, customer, info, ctx))
+                yield Batch(
+                    "extract_windows",
+                    window_table("google_ads", customer, window, stop, ctx.run_id),
+                )
                 window = stop + timedelta(days=1)
 
     def _since(self, ctx: ExtractContext, customer: str, until: date) -> date:

@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 
-from martlake.sources.base import MONEY
+from martlake.sources.base import EXTRACT_WINDOWS, MONEY
 
 INSIGHTS = pa.schema(
     [
@@ -27,4 +27,4 @@ INSIGHTS = pa.schema(
     ]
 )
 
-SCHEMAS = {"insights": INSIGHTS}
+SCHEMAS = {"insights": INSIGHTS, "extract_windows": EXTRACT_WINDOWS}

@@ -15,7 +15,14 @@ import httpx
 from martlake.config import MetaAdsSettings, redact
 from martlake.errors import AuthError, MartlakeError, RateLimitError, SourceContractError
 from martlake.sources._http import HttpClient
-from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
+from martlake.sources.base import (
+    Batch,
+    Cursor,
+    ExtractContext,
+    Source,
+    build_table,
+    window_table,
+)
 from martlake.sources.meta_ads._schema import SCHEMAS
 
 logger = logging.getLogger(__name__)
@@ -138,6 +145,7 @@ class MetaAdsSource(Source):
                 yield Batch("insights", self._table(rows, account, info, tz, ctx))
             url = (body.get("paging") or {}).get("next")
             params = None
+        yield Batch("extract_windows", window_table("meta_ads", account, since, until, ctx.run_id))
 
     def _table(
         self,

@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 
-from martlake.sources.base import MONEY
+from martlake.sources.base import EXTRACT_WINDOWS, MONEY
 
 AD_STATS = pa.schema(
     [
@@ -25,4 +25,4 @@ AD_STATS = pa.schema(
     ]
 )
 
-SCHEMAS = {"ad_stats": AD_STATS}
+SCHEMAS = {"ad_stats": AD_STATS, "extract_windows": EXTRACT_WINDOWS}

@@ -22,7 +22,14 @@ from martlake.errors import (
     SourceError,
 )
 from martlake.sources._http import HttpClient
-from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
+from martlake.sources.base import (
+    Batch,
+    Cursor,
+    ExtractContext,
+    Source,
+    build_table,
+    window_table,
+)
 from martlake.sources.tiktok_ads._schema import SCHEMAS
 
 logger = logging.getLogger(__name__)
@@ -164,6 +171,9 @@ class TikTokAdsSource(Source):
                 yield Batch("ad_stats", self._table(rows, advertiser, info, ctx))
             pages = int((data.get("page_info") or {}).get("total_page") or 0)
             page += 1
+        yield Batch(
+            "extract_windows", window_table("tiktok_ads", advertiser, since, until, ctx.run_id)
+        )
 
     def _table(
         self,

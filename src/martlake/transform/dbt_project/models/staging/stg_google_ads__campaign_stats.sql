@@ -1,29 +1,16 @@
--- The latest extraction of a (customer, day) replaces the earlier ones as a whole, so restated
--- cost wins and campaigns that vanished from a restated day (Google omits all-zero rows) drop out;
--- then one row per campaign and day.
+-- Per (account, day), the rows of the latest extraction that covered the day (see the
+-- `authoritative_rows` macro): restated numbers win, and campaigns or whole days the platform no
+-- longer reports drop out; then one row per campaign and day.
 with source as (
     {{ source_or_empty('raw_google_ads', 'campaign_stats') }}
 ),
 
-latest_extraction as (
-    select customer_id, date, _extract_run_id
-    from source
-    qualify row_number() over (
-        partition by customer_id, date order by _ingested_at desc, _extract_run_id desc
-    ) = 1
+windows as (
+    {{ source_or_empty('raw_google_ads', 'extract_windows') }}
 ),
 
 kept as (
-    select source.*
-    from source
-    inner join latest_extraction
-        on source.customer_id = latest_extraction.customer_id
-        and source.date = latest_extraction.date
-        and source._extract_run_id = latest_extraction._extract_run_id
-    qualify row_number() over (
-        partition by source.customer_id, source.campaign_id, source.date
-        order by source._ingested_at desc
-    ) = 1
+    {{ authoritative_rows('source', 'windows', 'customer_id', 'date', 'campaign_id') }}
 )
 
 select

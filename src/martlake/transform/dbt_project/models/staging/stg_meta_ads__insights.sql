@@ -1,28 +1,16 @@
--- The latest extraction of an (account, day) replaces the earlier ones as a whole, so restated
--- spend wins and ads that vanished from a restated day drop out; then one row per ad and day.
+-- Per (account, day), the rows of the latest extraction that covered the day (see the
+-- `authoritative_rows` macro): restated numbers win, and ads or whole days the platform no
+-- longer reports drop out; then one row per ad and day.
 with source as (
     {{ source_or_empty('raw_meta_ads', 'insights') }}
 ),
 
-latest_extraction as (
-    select account_id, date_start, _extract_run_id
-    from source
-    qualify row_number() over (
-        partition by account_id, date_start order by _ingested_at desc, _extract_run_id desc
-    ) = 1
+windows as (
+    {{ source_or_empty('raw_meta_ads', 'extract_windows') }}
 ),
 
 kept as (
-    select source.*
-    from source
-    inner join latest_extraction
-        on source.account_id = latest_extraction.account_id
-        and source.date_start = latest_extraction.date_start
-        and source._extract_run_id = latest_extraction._extract_run_id
-    qualify row_number() over (
-        partition by source.account_id, source.ad_id, source.date_start
-        order by source._ingested_at desc
-    ) = 1
+    {{ authoritative_rows('source', 'windows', 'account_id', 'date_start', 'ad_id') }}
 )
 
 select

@@ -1,28 +1,16 @@
--- The latest extraction of an (advertiser, day) replaces the earlier ones as a whole, so restated
--- spend wins and ads that vanished from a restated day drop out; then one row per ad and day.
+-- Per (account, day), the rows of the latest extraction that covered the day (see the
+-- `authoritative_rows` macro): restated numbers win, and ads or whole days the platform no
+-- longer reports drop out; then one row per ad and day.
 with source as (
     {{ source_or_empty('raw_tiktok_ads', 'ad_stats') }}
 ),
 
-latest_extraction as (
-    select advertiser_id, stat_date, _extract_run_id
-    from source
-    qualify row_number() over (
-        partition by advertiser_id, stat_date order by _ingested_at desc, _extract_run_id desc
-    ) = 1
+windows as (
+    {{ source_or_empty('raw_tiktok_ads', 'extract_windows') }}
 ),
 
 kept as (
-    select source.*
-    from source
-    inner join latest_extraction
-        on source.advertiser_id = latest_extraction.advertiser_id
-        and source.stat_date = latest_extraction.stat_date
-        and source._extract_run_id = latest_extraction._extract_run_id
-    qualify row_number() over (
-        partition by source.advertiser_id, source.ad_id, source.stat_date
-        order by source._ingested_at desc
-    ) = 1
+    {{ authoritative_rows('source', 'windows', 'advertiser_id', 'stat_date', 'ad_id') }}
 )
 
 select
