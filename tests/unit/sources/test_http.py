@@ -120,3 +120,24 @@ def test_plain_get_ignores_the_body_check(api: RoutedServer) -> None:
     api.route = lambda call: (200, {"code": 40105})
     with HttpClient("demo", api.url, check=_vendor_check) as client:
         assert client.get("/x").status_code == 200
+
+
+def test_shopify_pauses_when_the_call_limit_bucket_is_nearly_full(
+    scripted_server: ScriptedServer,
+) -> None:
+    from pydantic import SecretStr
+
+    from martlake.config import ShopifySettings
+    from martlake.sources import ExtractContext, ShopifySource
+
+    shop = {"shop": {"iana_timezone": "UTC"}}
+    scripted_server.script = [
+        (200, {}, shop),
+        (200, {"X-Shopify-Shop-Api-Call-Limit": "39/40"}, {"orders": []}),
+    ]
+    settings = ShopifySettings(
+        shop="s.myshopify.com", access_token=SecretStr("t"), base_url=scripted_server.url
+    )
+    started = time.perf_counter()
+    assert list(ShopifySource(settings).extract(ExtractContext(run_id="r"))) == []
+    assert time.perf_counter() - started >= 1.5  # (39 - (40 - 4)) calls / 2 per second

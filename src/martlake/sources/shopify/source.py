@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from time import sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,6 +24,10 @@ from martlake.sources.shopify._schema import SCHEMAS
 logger = logging.getLogger(__name__)
 
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
+# REST Admin API rate limits (Shopify "REST Admin API rate limits"): a leaky bucket of 40
+# calls (more on Plus) that drains at 2 calls/s; each answer reports `used/size`.
+LEAK_PER_SECOND = 2.0
+HEADROOM = 4
 
 
 class ShopifySource(Source):
@@ -79,6 +84,7 @@ class ShopifySource(Source):
         pages = 0
         while url is not None:
             response = self._http.get(url, params=params)
+            _pace(response)
             try:
                 orders = response.json()["orders"]
             except (ValueError, KeyError, TypeError):
@@ -200,6 +206,19 @@ def _allocated(item: dict[str, Any]) -> str:
     if allocations:
         return str(sum(Decimal(str(a.get("amount") or 0)) for a in allocations))
     return str(item.get("total_discount") or "0.00")
+
+
+def _pace(response: httpx.Response) -> None:
+    """Wait until the call-limit bucket has `HEADROOM` free calls again, instead of hitting 429."""
+    used, _, size = response.headers.get("X-Shopify-Shop-Api-Call-Limit", "").partition("/")
+    try:
+        excess = int(used) - (int(size) - HEADROOM)
+    except ValueError:
+        return
+    if excess > 0:
+        wait = excess / LEAK_PER_SECOND
+        logger.info("shopify: call limit %s/%s, pausing %.1fs", used, size, wait)
+        sleep(wait)
 
 
 def _next_page(response: httpx.Response) -> str | None:
