@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 
 import pyarrow as pa
@@ -163,3 +163,45 @@ def _cast_from_string(dtype: pa.DataType) -> bool:
     return bool(
         pa.types.is_decimal(dtype) or pa.types.is_timestamp(dtype) or pa.types.is_date(dtype)
     )
+
+
+DEFAULT_HISTORY_DAYS = 37 * 30
+"""Ad platforms keep about 37 months of daily reports; the first run reads that far back."""
+
+
+def first_day(
+    ctx: ExtractContext,
+    account: str,
+    lookback_days: int,
+    start_date: date | None,
+    until: date,
+) -> date:
+    """First day a date-cursored stream reads for `account`.
+
+    A backfill's start date wins; else the watermark minus the lookback (platforms restate
+    recent days); else the configured start date; else `DEFAULT_HISTORY_DAYS` before `until`.
+    """
+    if ctx.start_date is not None:
+        return ctx.start_date
+    watermark = None if ctx.full_refresh else ctx.watermarks.get(account)
+    if watermark is not None:
+        last = watermark if isinstance(watermark, date) else date.fromisoformat(str(watermark))
+        return last - timedelta(days=lookback_days)
+    if start_date is not None:
+        return start_date
+    return until - timedelta(days=DEFAULT_HISTORY_DAYS)
+
+
+def date_windows(since: date, until: date, size: int) -> Iterator[tuple[date, date]]:
+    """Consecutive inclusive `(first, last)` day ranges of at most `size` days.
+
+    >>> list(date_windows(date(2025, 1, 1), date(2025, 1, 5), 2))  # doctest: +NORMALIZE_WHITESPACE
+    [(datetime.date(2025, 1, 1), datetime.date(2025, 1, 2)),
+     (datetime.date(2025, 1, 3), datetime.date(2025, 1, 4)),
+     (datetime.date(2025, 1, 5), datetime.date(2025, 1, 5))]
+    """
+    start = since
+    while start <= until:
+        stop = min(start + timedelta(days=size - 1), until)
+        yield start, stop
+        start = stop + timedelta(days=1)

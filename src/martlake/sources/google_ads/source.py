@@ -6,7 +6,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,8 @@ from martlake.sources.base import (
     ExtractContext,
     Source,
     build_table,
+    date_windows,
+    first_day,
     window_table,
 )
 from martlake.sources.google_ads._schema import SCHEMAS
@@ -38,7 +40,6 @@ DEFAULT_BASE_URL = "https://googleads.googleapis.com"
 DEFAULT_TOKEN_URL = "https://oauth2.googleapis.com/token"
 SCOPE = "https://www.googleapis.com/auth/adwords"
 WINDOW_DAYS = 31
-DEFAULT_HISTORY_DAYS = 37 * 30
 CUSTOMER_QUERY = (
     "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone "
     "FROM customer"
@@ -112,9 +113,9 @@ class GoogleAdsSource(Source):
             info = self._customer(customer)
             tz = info.get("timeZone") or "UTC"
             until = ctx.end_date or datetime.now(ZoneInfo(tz)).date()
-            window = self._since(ctx, customer, until)
-            while window <= until:
-                stop = min(window + timedelta(days=WINDOW_DAYS - 1), until)
+            s = self.settings
+            since = first_day(ctx, customer, s.lookback_days, s.start_date, until)
+            for window, stop in date_windows(since, until, WINDOW_DAYS):
                 rows = self._search(customer, _campaign_query(window, stop))
                 if rows:
                     yield Batch("campaign_stats", self._table(rows, customer, info, ctx))
@@ -122,18 +123,6 @@ class GoogleAdsSource(Source):
                     "extract_windows",
                     window_table("google_ads", customer, window, stop, ctx.run_id),
                 )
-                window = stop + timedelta(days=1)
-
-    def _since(self, ctx: ExtractContext, customer: str, until: date) -> date:
-        if ctx.start_date is not None:
-            return ctx.start_date
-        watermark = None if ctx.full_refresh else ctx.watermarks.get(customer)
-        if watermark is not None:
-            last = watermark if isinstance(watermark, date) else date.fromisoformat(str(watermark))
-            return last - timedelta(days=self.settings.lookback_days)
-        if self.settings.start_date is not None:
-            return self.settings.start_date
-        return until - timedelta(days=DEFAULT_HISTORY_DAYS)
 
     def _customer(self, customer: str) -> dict[str, Any]:
         rows = self._search(customer, CUSTOMER_QUERY)

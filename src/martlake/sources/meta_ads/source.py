@@ -6,7 +6,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,8 @@ from martlake.sources.base import (
     ExtractContext,
     Source,
     build_table,
+    date_windows,
+    first_day,
     window_table,
 )
 from martlake.sources.meta_ads._schema import SCHEMAS
@@ -47,7 +49,6 @@ FIELDS = (
 # since Meta reports the same conversion under both types.
 PURCHASE_ACTIONS = ("offsite_conversion.fb_pixel_purchase", "purchase", "omni_purchase")
 WINDOW_DAYS = 31
-DEFAULT_HISTORY_DAYS = 37 * 30
 # https://developers.facebook.com/docs/graph-api/guides/error-handling
 _AUTH_CODES = {190, 102, 200, 10, 272}
 _THROTTLE_CODES = {4, 17, 32, 613, 80000, 80003, 80004}
@@ -99,23 +100,10 @@ class MetaAdsSource(Source):
             info = self._account(account)
             tz = info.get("timezone_name") or "UTC"
             until = ctx.end_date or datetime.now(ZoneInfo(tz)).date()
-            since = self._since(ctx, account, until)
-            window = since
-            while window <= until:
-                stop = min(window + timedelta(days=WINDOW_DAYS - 1), until)
+            s = self.settings
+            since = first_day(ctx, account, s.lookback_days, s.start_date, until)
+            for window, stop in date_windows(since, until, WINDOW_DAYS):
                 yield from self._window(account, info, tz, window, stop, ctx)
-                window = stop + timedelta(days=1)
-
-    def _since(self, ctx: ExtractContext, account: str, until: date) -> date:
-        if ctx.start_date is not None:
-            return ctx.start_date
-        watermark = None if ctx.full_refresh else ctx.watermarks.get(account)
-        if watermark is not None:
-            last = watermark if isinstance(watermark, date) else date.fromisoformat(str(watermark))
-            return last - timedelta(days=self.settings.lookback_days)
-        if self.settings.start_date is not None:
-            return self.settings.start_date
-        return until - timedelta(days=DEFAULT_HISTORY_DAYS)
 
     def _window(
         self,

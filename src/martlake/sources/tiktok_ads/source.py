@@ -6,7 +6,7 @@ import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +28,8 @@ from martlake.sources.base import (
     ExtractContext,
     Source,
     build_table,
+    date_windows,
+    first_day,
     window_table,
 )
 from martlake.sources.tiktok_ads._schema import SCHEMAS
@@ -38,7 +40,6 @@ DEFAULT_BASE_URL = "https://business-api.tiktok.com"
 # TikTok API for Business, "Synchronous reports": with `stat_time_day` a request spans at most
 # 30 days.
 WINDOW_DAYS = 30
-DEFAULT_HISTORY_DAYS = 37 * 30
 DIMENSIONS = ("ad_id", "stat_time_day")
 # Web purchases: the Complete Payment count and its value, which the API names
 # `total_complete_payment_rate` (TikTok API for Business, "Reporting metrics > Page event
@@ -99,22 +100,10 @@ class TikTokAdsSource(Source):
             info = advertisers[advertiser]
             tz = info.get("timezone") or "UTC"
             until = ctx.end_date or datetime.now(_zone(tz)).date()
-            window = self._since(ctx, advertiser, until)
-            while window <= until:
-                stop = min(window + timedelta(days=WINDOW_DAYS - 1), until)
+            s = self.settings
+            since = first_day(ctx, advertiser, s.lookback_days, s.start_date, until)
+            for window, stop in date_windows(since, until, WINDOW_DAYS):
                 yield from self._window(advertiser, info, window, stop, ctx)
-                window = stop + timedelta(days=1)
-
-    def _since(self, ctx: ExtractContext, advertiser: str, until: date) -> date:
-        if ctx.start_date is not None:
-            return ctx.start_date
-        watermark = None if ctx.full_refresh else ctx.watermarks.get(advertiser)
-        if watermark is not None:
-            last = watermark if isinstance(watermark, date) else date.fromisoformat(str(watermark))
-            return last - timedelta(days=self.settings.lookback_days)
-        if self.settings.start_date is not None:
-            return self.settings.start_date
-        return until - timedelta(days=DEFAULT_HISTORY_DAYS)
 
     def _advertisers(self) -> dict[str, dict[str, Any]]:
         ids = self.settings.advertiser_ids
