@@ -110,7 +110,15 @@ def test_outputs_are_written(first_run: tuple[Project, RunResult]) -> None:
     folder = result.output_dir
     assert folder is not None and folder.parent == proj.output_dir
     book = openpyxl.load_workbook(folder / "report.xlsx", read_only=True)
-    assert set(book.sheetnames) == set(proj.settings.publish.models)
+    assert book.sheetnames == ["data_sources", *proj.settings.publish.models]
+    sources = [row for row in book["data_sources"].iter_rows(min_row=2, values_only=True)]
+    status = {row[0]: row[2] for row in sources}
+    assert {status[s] for s in ("shopify", "meta_ads", "google_ads", "tiktok_ads")} == {
+        "connected"
+    }
+    assert status["ga4"] == "not available yet"
+    feeds = {row[0]: row[4] for row in sources}
+    assert "marketing_unified" in feeds["tiktok_ads"] and "tiktok_unified" in feeds["tiktok_ads"]
     for model in proj.settings.publish.models:
         lines = (folder / "csv" / f"{model}.csv").read_text().splitlines()
         assert len(lines) > 10

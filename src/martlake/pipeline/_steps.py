@@ -6,7 +6,7 @@ import logging
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -19,6 +19,13 @@ from martlake.pipeline._dlt import dlt_pipeline, dlt_resource, load_error, unwra
 from martlake.pipeline._progress import Progress
 from martlake.pipeline._sandbox import configured_sources, source_settings
 from martlake.quality import CheckResult, Severity, freshness_checks, record_results, worst
+from martlake.reports.coverage import (
+    SourceCoverage,
+    coverage_table,
+    missing_sections,
+    model_sources,
+    not_connected_note,
+)
 from martlake.sources import Batch, ExtractContext, Source, build_source, source_class
 from martlake.warehouse import DuckDBWarehouse
 from martlake.warehouse.duckdb import META_SCHEMA
@@ -213,13 +220,22 @@ def publish(rc: RunContext) -> StepResult:
     }
     folder = rc.output_dir
     rows = sum(t.num_rows for t in tables.values())
+    lineage = model_sources(rc.project.state_dir / "dbt" / "target" / "manifest.json")
+    coverage = _coverage(rc, list(tables), lineage)
+    notices = missing_sections(tables, lineage, coverage)
+    sheets = {SOURCES_SHEET: coverage_table(coverage), **tables}
     if "xlsx" in settings.formats:
         started = time.perf_counter()
-        write_workbook(folder / "report.xlsx", tables, title=rc.project.settings.project.name)
+        write_workbook(
+            folder / "report.xlsx",
+            sheets,
+            title=rc.project.settings.project.name,
+            notices=notices,
+        )
         rc.progress.unit("publish", "report.xlsx", "ok", rows, time.perf_counter() - started)
     if "csv" in settings.formats:
         started = time.perf_counter()
-        write_csvs(folder / "csv", tables)
+        write_csvs(folder / "csv", sheets)
         rc.progress.unit("publish", "csv", "ok", rows, time.perf_counter() - started)
     if missing:
         return StepResult(
@@ -229,6 +245,39 @@ def publish(rc: RunContext) -> StepResult:
             message=f"not built yet, left out: {', '.join(missing)}",
         )
     return StepResult("publish", StepStatus.OK, rows=rows, message=str(folder))
+
+
+SOURCES_SHEET = "data_sources"
+"""First sheet of `report.xlsx` (and `csv/data_sources.csv`): every known source's state."""
+
+
+def _coverage(
+    rc: RunContext, models: list[str], lineage: Mapping[str, set[str]]
+) -> list[SourceCoverage]:
+    """Every known source's state and the published models it feeds."""
+    # Imported here: sources_status imports the pipeline package, which imports this module.
+    from martlake.pipeline.sources_status import SourceState, source_statuses
+    from martlake.sources.catalog import CATALOG
+
+    available = {info.name: info.available for info in CATALOG}
+    out = []
+    for status in source_statuses(rc.project):
+        note = not_connected_note(
+            status.name, status.title, status.state.value, available.get(status.name, False)
+        )
+        if status.state is SourceState.FAILING:
+            note = f"latest extraction failed, figures may be stale: {status.message or ''}"
+        out.append(
+            SourceCoverage(
+                name=status.name,
+                title=status.title,
+                state=status.state.value,
+                last_load=status.last_load,
+                models=tuple(m for m in models if status.name in lineage.get(m, ())),
+                note=note.strip(),
+            )
+        )
+    return out
 
 
 STEP_FUNCTIONS: dict[str, Callable[[RunContext], StepResult]] = {

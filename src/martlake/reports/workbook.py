@@ -18,13 +18,20 @@ MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
 _RATIO_HINTS = ("roas", "ratio", "rate", "ctr", "share", "pct", "mer")
 
 
-def write_workbook(path: Path, tables: Mapping[str, pa.Table], title: str = "martlake") -> Path:
+def write_workbook(
+    path: Path,
+    tables: Mapping[str, pa.Table],
+    title: str = "martlake",
+    notices: Mapping[str, str] | None = None,
+) -> Path:
     """Write one sheet per table: styled frozen header, autofilter, number formats, widths.
 
     Args:
         path: The `.xlsx` file to write (parent folders are created).
         tables: Sheet name (the model name) to its rows, in sheet order.
         title: Workbook title property.
+        notices: Sheet name to a "not connected" text shown at the top of that sheet, above
+            its (empty) column headers, instead of rows.
 
     Returns:
         The path written.
@@ -62,6 +69,7 @@ def write_workbook(path: Path, tables: Mapping[str, pa.Table], title: str = "mar
             "valign": "top",
         }
     )
+    wrap = book.add_format({"text_wrap": True, "valign": "top"})
     formats = {
         kind: book.add_format({"num_format": fmt})
         for kind, fmt in {
@@ -78,6 +86,10 @@ def write_workbook(path: Path, tables: Mapping[str, pa.Table], title: str = "mar
         for name, sheet_name in zip(tables, _sheet_names(list(tables)), strict=True):
             table = tables[name]
             sheet = book.add_worksheet(sheet_name)
+            notice = (notices or {}).get(name)
+            if notice is not None:
+                _write_notice(sheet, table, notice, header, wrap)
+                continue
             kinds = [_kind(f) for f in table.schema]
             columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
             for col, fld in enumerate(table.schema):
@@ -98,6 +110,18 @@ def write_workbook(path: Path, tables: Mapping[str, pa.Table], title: str = "mar
         raise ReportError(f"cannot write `{path}`: {exc}; check the folder is writable") from None
     tmp.replace(path)
     return path
+
+
+def _write_notice(sheet: Any, table: pa.Table, notice: str, header: Any, wrap: Any) -> None:
+    """A "not connected" section: the reason and fix, then the columns the model would have."""
+    sheet.set_column(0, 0, 90)
+    sheet.write_string(0, 0, "Not connected", header)
+    sheet.set_row(1, 45)
+    sheet.write_string(1, 0, notice, wrap)
+    for col, fld in enumerate(table.schema):
+        if col:
+            sheet.set_column(col, col, max(len(fld.name), 8) + 2)
+        sheet.write_string(3, col, fld.name, header)
 
 
 def _sheet_names(names: list[str]) -> list[str]:
