@@ -65,8 +65,9 @@ def test_make_demo_on_a_fresh_copy_writes_outputs_equal_to_ground_truth(tmp_path
     proj = project(demo)
     [folder] = list((demo / "martlake_output").iterdir())
     book = openpyxl.load_workbook(folder / "report.xlsx", read_only=True)
-    assert set(book.sheetnames) == set(proj.settings.publish.models)
-    assert {p.stem for p in (folder / "csv").glob("*.csv")} == set(proj.settings.publish.models)
+    assert book.sheetnames == ["data_sources", *proj.settings.publish.models]
+    sheets = {"data_sources", *proj.settings.publish.models}
+    assert {p.stem for p in (folder / "csv").glob("*.csv")} == sheets
     summary = json.loads((folder / "run.json").read_text())
     assert summary["exit_code"] == 0
 
