@@ -113,9 +113,7 @@ def test_outputs_are_written(first_run: tuple[Project, RunResult]) -> None:
     assert book.sheetnames == ["data_sources", *proj.settings.publish.models]
     sources = [row for row in book["data_sources"].iter_rows(min_row=2, values_only=True)]
     status = {row[0]: row[2] for row in sources}
-    assert {status[s] for s in ("shopify", "meta_ads", "google_ads", "tiktok_ads")} == {
-        "connected"
-    }
+    assert {status[s] for s in ("shopify", "meta_ads", "google_ads", "tiktok_ads")} == {"connected"}
     assert status["ga4"] == "not available yet"
     feeds = {row[0]: row[4] for row in sources}
     assert "marketing_unified" in feeds["tiktok_ads"] and "tiktok_unified" in feeds["tiktok_ads"]

@@ -7,8 +7,20 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+DEFAULT_TIMEOUT_SECONDS = 60.0
+DEFAULT_FAULT_KINDS = ("rate_limit", "server_error")
+DEFAULT_SANDBOX_TIMEOUT_SECONDS = 5.0
+FaultKind = Literal["rate_limit", "server_error", "timeout"]
+DriftKind = Literal["new_field", "renamed_field", "numbers_as_strings", "dash_values"]
+AdPlatform = Literal["meta", "google", "tiktok"]
+MetaAttributionWindow = Literal[
+    "1d_click", "7d_click", "28d_click", "1d_view", "7d_view", "28d_view", "1d_ev", "dda"
+]
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 DEFAULT_REPORT_MODELS = (
     "shopify_daily_metrics",
@@ -52,6 +64,16 @@ class ShopifySettings(_Section):
     page_size: int = Field(default=250, ge=1, le=250)
     base_url: str | None = None
     """Override `https://<shop>` (proxies, the sandbox)."""
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
+    """Seconds to wait for each HTTP response before the request counts as failed and is
+    retried with backoff."""
+    bulk: Literal["auto", "always", "never"] = "auto"
+    """Read orders with a GraphQL bulk operation (one JSONL file) instead of paging REST:
+    `auto` for backfills (first run, `--full-refresh`, `--start-date`), `always`, or `never`."""
+    bulk_poll_seconds: float = Field(default=10.0, gt=0, le=300)
+    """Longest wait between two polls of a running bulk operation (polls start faster)."""
+    bulk_timeout_seconds: float = Field(default=4 * 3600.0, gt=0)
+    """Give up on a bulk operation that has not finished after this many seconds."""
 
 
 class MetaAdsSettings(_Section):
@@ -69,6 +91,22 @@ class MetaAdsSettings(_Section):
     page_size: int = Field(default=500, ge=1, le=5000)
     base_url: str | None = None
     """Override `https://graph.facebook.com` (proxies, the sandbox)."""
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
+    """Seconds to wait for each HTTP response before the request counts as failed and is
+    retried with backoff."""
+    async_reports: Literal["auto", "always", "never"] = "auto"
+    """Read insights through async report runs: `auto` for windows longer than 7 days
+    (backfills, the lookback), `always`, or `never` (synchronous GETs only)."""
+    async_poll_interval: float = Field(default=0.1, ge=0)
+    """Seconds between the first (immediate) and second status poll of a report run; the wait
+    doubles after each poll, up to 30 s."""
+    async_timeout: float = Field(default=3600.0, gt=0)
+    """Seconds to wait for one report run to complete before failing the extraction."""
+    async_retries: int = Field(default=3, ge=0)
+    """How often a report run that ends `Job Failed` or `Job Skipped` is created again."""
+    attribution_windows: list[MetaAttributionWindow] = ["7d_click", "1d_view"]
+    """`action_attribution_windows` sent with `use_unified_attribution_setting=true`; purchases
+    are still read from each action's `value`, i.e. the ad set's attribution setting."""
 
 
 class GoogleAdsSettings(_Section):
@@ -95,6 +133,9 @@ class GoogleAdsSettings(_Section):
     """Override `https://googleads.googleapis.com` (proxies, the sandbox)."""
     token_url: str | None = None
     """Override `https://oauth2.googleapis.com/token` (proxies, the sandbox)."""
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
+    """Seconds to wait for each HTTP response before the request counts as failed and is
+    retried with backoff."""
 
     @field_validator("customer_ids")
     @classmethod
@@ -129,6 +170,9 @@ class TikTokAdsSettings(_Section):
     page_size: int = Field(default=1000, ge=1, le=1000)
     base_url: str | None = None
     """Override `https://business-api.tiktok.com` (proxies, the sandbox)."""
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
+    """Seconds to wait for each HTTP response before the request counts as failed and is
+    retried with backoff."""
 
 
 class SourcesSettings(_Section):
@@ -165,6 +209,32 @@ class SandboxSettings(_Section):
     restate_factor: Decimal = Field(default=Decimal(1), ge=0)
     """What restated days' spend, conversions and conversion value are multiplied by (in
     whole cents, half-even)."""
+    fault_kinds: list[FaultKind] = Field(
+        default_factory=lambda: list(DEFAULT_FAULT_KINDS),  # type: ignore[arg-type]
+        min_length=1,
+    )
+    """Which failures `fault_rate` draws from: `rate_limit`, `server_error` and `timeout` (the
+    emulator holds the response past the client's `timeout_seconds`). Timeouts are left out by
+    default so a demo does not sit through them."""
+    timeout_seconds: float | None = Field(default=None, gt=0, le=600)
+    """HTTP timeout of every source in sandbox runs, replacing `sources.*.timeout_seconds`;
+    default: the sources' own, or `DEFAULT_SANDBOX_TIMEOUT_SECONDS` when `fault_kinds`
+    includes `timeout`, so that rehearsed timeouts stay quick."""
+
+    @property
+    def client_timeout(self) -> float | None:
+        """The timeout sandbox runs give every source, None to keep the sources' own."""
+        if self.timeout_seconds is None and "timeout" in self.fault_kinds:
+            return DEFAULT_SANDBOX_TIMEOUT_SECONDS
+        return self.timeout_seconds
+
+    ad_timezones: dict[AdPlatform, str] = Field(default_factory=dict)
+    """Ad account timezone per platform (`{meta = "Europe/Berlin"}`); default: `timezone`."""
+    ad_currencies: dict[AdPlatform, str] = Field(default_factory=dict)
+    """Ad account currency per platform (`{tiktok = "EUR"}`); default: `currency`."""
+    drift: list[DriftKind] = Field(default_factory=list)
+    """Schema drift the emulators serve, to rehearse API changes: `new_field`,
+    `renamed_field`, `numbers_as_strings`, `dash_values`."""
 
     @field_validator("deleted_campaigns")
     @classmethod
@@ -176,6 +246,158 @@ class SandboxSettings(_Section):
                 "digits after the colon)"
             )
         return value
+
+    @field_validator("ad_timezones")
+    @classmethod
+    def _ad_timezones(cls, value: dict[AdPlatform, str]) -> dict[AdPlatform, str]:
+        for platform, name in value.items():
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"`{name}` ({platform}) is not an IANA timezone name such as `Europe/Berlin`"
+                ) from None
+        return value
+
+    @field_validator("ad_currencies")
+    @classmethod
+    def _ad_currencies(cls, value: dict[AdPlatform, str]) -> dict[AdPlatform, str]:
+        for platform, code in value.items():
+            _currency_code(code, platform)
+        return value
+
+    @field_validator("drift", "fault_kinds")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
+def _currency_code(code: str, where: str) -> str:
+    if not _CURRENCY.fullmatch(code):
+        raise ValueError(f"`{code}` ({where}) is not a 3-letter ISO 4217 code such as `EUR`")
+    return code
+
+
+class ReportingSettings(_Section):
+    """`[reporting]`: the one currency `marketing_unified` adds amounts up in."""
+
+    currency: str | None = None
+    """ISO 4217 code of the reporting currency; default: the shop's currency."""
+    fx_rates: dict[str, Decimal] = Field(default_factory=dict)
+    """Fixed rates to the reporting currency, one per other account currency:
+    `EUR = "1.08"` means 1 EUR = 1.08 of the reporting currency."""
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, value: str | None) -> str | None:
+        return None if value is None else _currency_code(value, "currency")
+
+    @field_validator("fx_rates", mode="before")
+    @classmethod
+    def _exact_rates(cls, value: object) -> object:
+        # TOML floats such as 1.08 are binary; their shortest repr is the rate the user wrote.
+        if isinstance(value, dict):
+            return {k: str(v) if isinstance(v, float) else v for k, v in value.items()}
+        return value
+
+    @field_validator("fx_rates")
+    @classmethod
+    def _fx_rates(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        for code, rate in value.items():
+            _currency_code(code, "fx_rates")
+            if not rate.is_finite() or rate <= 0:
+                raise ValueError(f"the rate of `{code}` must be a positive number, got `{rate}`")
+        return value
+
+
+_CHANNEL = re.compile(r"[a-z][a-z0-9_]*")
+_AD_PLATFORMS = ("meta", "google", "tiktok")
+
+
+def _channel_name(name: str, where: str) -> str:
+    if not _CHANNEL.fullmatch(name):
+        raise ValueError(
+            f"channel `{name}` ({where}) must be lower-case letters, digits and `_`, "
+            "starting with a letter, such as `meta` or `affiliate`"
+        )
+    return name
+
+
+class DiscountCodeRule(_Section):
+    """One `[[attribution.discount_codes]]` rule: orders using a matching code go to `channel`."""
+
+    pattern: str = Field(min_length=1)
+    """SQL `LIKE` pattern, matched case-insensitively against each code of the order: `%` is
+    any run of characters, `_` any one character, `\\` escapes them (`TIKTOK%`, `ANNA10`)."""
+    channel: str
+    """Channel of the matching orders (`meta`, `google`, `tiktok`, `email`, `affiliate`, …)."""
+    campaign_id: str | None = Field(default=None, min_length=1)
+    """The ad platform's campaign id, only with channel `meta`, `google` or `tiktok`; without
+    it the campaign comes from the order's URL when that names the same platform."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("a discount code pattern must not be blank")
+        return value.strip()
+
+    @field_validator("campaign_id")
+    @classmethod
+    def _campaign_id(cls, value: str | None) -> str | None:
+        return None if value is None else value.strip() or None
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        return _channel_name(value.strip(), "discount_codes")
+
+    @model_validator(mode="after")
+    def _campaign_needs_platform(self) -> DiscountCodeRule:
+        if self.campaign_id is not None and self.channel not in _AD_PLATFORMS:
+            raise ValueError(
+                f"`campaign_id` `{self.campaign_id}` of pattern `{self.pattern}` needs channel "
+                f"`meta`, `google` or `tiktok`, not `{self.channel}`: fix the channel or drop "
+                "the campaign_id"
+            )
+        return self
+
+
+class AttributionSettings(_Section):
+    """`[attribution]`: how orders are attributed to channels and ad campaigns."""
+
+    channels: dict[str, str] = Field(default_factory=dict)
+    """`utm_source` spelling → channel, on top of the defaults (`facebook`, `fb`, `instagram`,
+    `ig`, `meta`, `messenger`, `msg`, `audience_network`, `an` → `meta`; `google`, `adwords`,
+    `google_ads`, `youtube` → `google`; `tiktok` → `tiktok`; `klaviyo`, `newsletter`, `email` →
+    `email`); spellings compare case-insensitively."""
+    discount_codes: list[DiscountCodeRule] = Field(default_factory=list)
+    """Rules tried in order before the URL: the first rule matching any code of an order wins."""
+
+    @field_validator("channels")
+    @classmethod
+    def _channels(cls, value: dict[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for spelling, channel in value.items():
+            key = spelling.strip().lower()
+            if not key:
+                raise ValueError("a utm_source spelling must not be blank")
+            name = _channel_name(channel.strip(), f"utm_source `{spelling}`")
+            if out.get(key, name) != name:
+                raise ValueError(
+                    f"utm_source `{key}` is mapped to both `{out[key]}` and `{name}` "
+                    "(spellings compare case-insensitively): keep one"
+                )
+            out[key] = name
+        return out
+
+
+class MartsSettings(_Section):
+    """`[marts]`: parameters of the shipped marts."""
+
+    premium_zscore: float = Field(default=2.0, allow_inf_nan=False)
+    """`premium_products` lists the products whose average unit price has a z-score (against
+    every product that sold) above this."""
 
 
 class FreshnessSettings(_Section):
@@ -215,6 +437,9 @@ class Settings(_Section):
     warehouse: WarehouseSettings = WarehouseSettings()
     sources: SourcesSettings = SourcesSettings()
     sandbox: SandboxSettings = SandboxSettings()
+    reporting: ReportingSettings = ReportingSettings()
+    attribution: AttributionSettings = AttributionSettings()
+    marts: MartsSettings = MartsSettings()
     quality: QualitySettings = QualitySettings()
     publish: PublishSettings = PublishSettings()
     privacy: PrivacySettings = PrivacySettings()

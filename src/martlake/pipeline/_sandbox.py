@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from martlake.config import Project
+from martlake.config._models import DEFAULT_TIMEOUT_SECONDS
 
 if TYPE_CHECKING:
     from martlake.sandbox import EmulatorServer, SimulatorConfig
@@ -17,6 +18,7 @@ DEFAULT_SHOP = "dtc-brand.myshopify.com"
 DEFAULT_META_ACCOUNT = "1234567890"
 DEFAULT_GOOGLE_CUSTOMER = "1234567890"
 DEFAULT_TIKTOK_ADVERTISER = "7000000000000000001"
+SANDBOX_TIMEOUT_MARGIN = 1.0
 
 
 def simulator_config(project: Project, today: datetime | None = None) -> SimulatorConfig:
@@ -36,6 +38,8 @@ def simulator_config(project: Project, today: datetime | None = None) -> Simulat
         growth=box.growth,
         timezone=box.timezone,
         currency=box.currency,
+        ad_timezones=dict(box.ad_timezones),
+        ad_currencies=dict(box.ad_currencies),
         shop_domain=sources.shopify.shop if sources.shopify else DEFAULT_SHOP,
         meta_account_id=(
             sources.meta_ads.account_ids[0].removeprefix("act_")
@@ -57,7 +61,9 @@ def sandbox_server(project: Project, **options: Any) -> EmulatorServer:
     """The emulators of a project's `[sandbox]`, not started, with its rehearsed faults.
 
     `deleted_campaigns` and `restate_last_days`/`restate_factor` are applied before the
-    first request, so every run of the project sees the business as changed by them.
+    first request, so every run of the project sees the business as changed by them; the
+    emulators serve the configured `drift`, and a `timeout` fault holds its response for
+    `SANDBOX_TIMEOUT_MARGIN` seconds longer than the sources' timeout in sandbox runs.
     `options` go to `EmulatorServer` (host, port, ...).
     """
     from martlake.sandbox import Business, EmulatorServer
@@ -68,6 +74,9 @@ def sandbox_server(project: Project, **options: Any) -> EmulatorServer:
         Business(simulator_config(project)),
         fault_rate=box.fault_rate,
         fault_seed=box.seed,
+        fault_kinds=box.fault_kinds,
+        timeout_hold=_client_timeout(project) + SANDBOX_TIMEOUT_MARGIN,
+        drift=box.drift,
         **options,
     )
     for spec in box.deleted_campaigns:
@@ -76,6 +85,15 @@ def sandbox_server(project: Project, **options: Any) -> EmulatorServer:
     for platform in PLATFORMS:
         server.restate(platform, box.restate_last_days, box.restate_factor)
     return server
+
+
+def _client_timeout(project: Project) -> float:
+    """The longest HTTP timeout a source has in the project's sandbox runs."""
+    timeout = project.settings.sandbox.client_timeout
+    if timeout is not None:
+        return timeout
+    own = [getattr(cfg, "timeout_seconds", None) for cfg in configured_sources(project).values()]
+    return max([t for t in own if t is not None], default=DEFAULT_TIMEOUT_SECONDS)
 
 
 def configured_sources(project: Project) -> dict[str, Any]:
@@ -95,8 +113,10 @@ def source_settings(project: Project) -> Iterator[dict[str, Any]]:
     if not project.settings.sandbox.enabled:
         yield sources
         return
+    timeout = project.settings.sandbox.client_timeout
+    extra = {} if timeout is None else {"timeout_seconds": timeout}
     with sandbox_server(project) as server:
-        updates: dict[str, dict[str, str]] = {
+        updates: dict[str, dict[str, object]] = {
             "shopify": {"base_url": server.shopify_base_url},
             "meta_ads": {"base_url": server.meta_base_url},
             "google_ads": {
@@ -106,6 +126,6 @@ def source_settings(project: Project) -> Iterator[dict[str, Any]]:
             "tiktok_ads": {"base_url": server.tiktok_base_url},
         }
         yield {
-            name: cfg.model_copy(update=updates[name]) if name in updates else cfg
+            name: cfg.model_copy(update={**updates[name], **extra}) if name in updates else cfg
             for name, cfg in sources.items()
         }

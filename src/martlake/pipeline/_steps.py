@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import warnings
 from collections import Counter
@@ -167,6 +168,7 @@ def transform(rc: RunContext) -> StepResult:
         database=rc.warehouse.path,
         state_dir=rc.project.state_dir / "dbt",
         full_refresh=rc.full_refresh,
+        vars=dbt_vars(rc.project),
     )
     for node in result.nodes:
         if node.resource_type == "model":
@@ -177,13 +179,42 @@ def transform(rc: RunContext) -> StepResult:
     if result.failed:
         names = ", ".join(f"{n.name} ({n.status})" for n in result.failed[:5])
         more = f" and {len(result.failed) - 5} more" if len(result.failed) > 5 else ""
+        cause = next(
+            (c for n in result.failed if n.status == "error" and (c := _cause(n.message))), None
+        )
         return StepResult(
             "transform",
             StepStatus.FAILED,
-            message=f"{len(result.failed)} dbt node(s) failed: {names}{more}",
+            message=f"{len(result.failed)} dbt node(s) failed: {names}{more}"
+            + (f"; {cause}" if cause else ""),
         )
     tests = sum(1 for n in result.nodes if n.resource_type == "test")
     return StepResult("transform", StepStatus.OK, message=f"{models} models, {tests} tests passed")
+
+
+def dbt_vars(project: Project) -> dict[str, object]:
+    """The dbt vars of a project: its `[reporting]` currency and fixed FX rates, and its
+    `[attribution]` channel spellings and discount-code rules, and its `[marts]` parameters."""
+    reporting = project.settings.reporting
+    out: dict[str, object] = {"fx_rates": {k: str(v) for k, v in reporting.fx_rates.items()}}
+    if reporting.currency:
+        out["reporting_currency"] = reporting.currency
+    attribution = project.settings.attribution
+    out["attribution_channels"] = dict(attribution.channels)
+    out["attribution_discount_codes"] = [
+        rule.model_dump(exclude_none=True) for rule in attribution.discount_codes
+    ]
+    out["premium_zscore"] = project.settings.marts.premium_zscore
+    return out
+
+
+def _cause(message: str | None) -> str | None:
+    # dbt wraps a database error as "Runtime Error in test x (path)\n  <Kind> Error: <text>";
+    # the last line without its kind is what the model or test says went wrong.
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    if not lines:
+        return None
+    return re.sub(r"^[A-Za-z ]*Error: ", "", lines[-1])
 
 
 def quality(rc: RunContext) -> StepResult:

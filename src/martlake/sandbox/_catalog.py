@@ -218,6 +218,52 @@ GOOGLE_CAMPAIGNS = tuple(
 
 
 @dataclass(frozen=True, slots=True)
+class GoogleAd:
+    id: str
+    ad_type: str
+    ad_group_id: str
+    ad_group_name: str
+    ad_group_type: str
+    weight: int
+
+
+# Ad groups of the campaigns that have them (Performance Max has asset groups instead):
+# campaign name -> ((ad group name, weight), ...). Search ad groups hold two responsive search
+# ads, the Shopping ad group one product ad.
+_GOOGLE_AD_GROUPS: dict[str, tuple[tuple[str, int], ...]] = {
+    "Search - Brand": (("Brand - Exact", 70), ("Brand - Misspellings", 30)),
+    "Search - Generic": (("Tees & Tops", 40), ("Outerwear", 35), ("Camp Gear", 25)),
+    "Shopping - All products": (("All products", 100),),
+}
+
+
+def _build_google_ads() -> dict[str, tuple[GoogleAd, ...]]:
+    out: dict[str, tuple[GoogleAd, ...]] = {}
+    for c, campaign in enumerate(GOOGLE_CAMPAIGNS, 1):
+        shopping = campaign.channel_type == "SHOPPING"
+        ads: list[GoogleAd] = []
+        for g, (name, weight) in enumerate(_GOOGLE_AD_GROUPS.get(campaign.name, ()), 1):
+            group_id = str(150_000_000_000 + c * 100 + g)
+            for a, share in enumerate((100,) if shopping else (60, 40), 1):
+                ads.append(
+                    GoogleAd(
+                        id=str(690_000_000_000 + c * 1000 + g * 10 + a),
+                        ad_type="SHOPPING_PRODUCT_AD" if shopping else "RESPONSIVE_SEARCH_AD",
+                        ad_group_id=group_id,
+                        ad_group_name=name,
+                        ad_group_type="SHOPPING_PRODUCT_ADS" if shopping else "SEARCH_STANDARD",
+                        weight=weight * share,
+                    )
+                )
+        out[campaign.id] = tuple(ads)
+    return out
+
+
+GOOGLE_ADS = _build_google_ads()
+"""Campaign id -> its ads (with their ad groups); empty for Performance Max."""
+
+
+@dataclass(frozen=True, slots=True)
 class TikTokAd:
     id: str
     name: str

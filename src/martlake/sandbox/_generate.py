@@ -32,7 +32,7 @@ from martlake.sandbox._records import (
 )
 
 if TYPE_CHECKING:
-    from martlake.sandbox.simulator import SimulatorConfig
+    from martlake.sandbox.simulator import Platform, SimulatorConfig
 
 TAX_PERCENT = 8
 FREE_SHIPPING_FROM = 7500
@@ -71,6 +71,7 @@ _TTCLID_ONLY = 0.35
 _META_SLUGS = {c.id: c.slug for c in cat.CAMPAIGNS}
 _GOOGLE = {c.id: c for c in cat.GOOGLE_CAMPAIGNS}
 _TIKTOK = {c.id: c for c in cat.TIKTOK_CAMPAIGNS}
+_AD_PLATFORMS: tuple[Platform, ...] = ("meta", "google", "tiktok")
 _NANP_STYLES = 6
 _GB_STYLES = 4
 
@@ -241,28 +242,41 @@ class Generator:
     def __init__(self, config: SimulatorConfig) -> None:
         self.config = config
         self.tz = ZoneInfo(config.timezone)
+        self.ad_tz = {p: ZoneInfo(config.account_timezone(p)) for p in _AD_PLATFORMS}
+        # Ad accounts in another timezone report their own days: those overlapping the shop's
+        # first to last instant, so an account ahead of the shop has a (partial) extra day.
+        shop_end = datetime.combine(
+            config.end_date + timedelta(days=1), datetime.min.time(), self.tz
+        )
+        self.ad_last_day = {
+            p: (shop_end - timedelta(microseconds=1)).astimezone(tz).date()
+            for p, tz in self.ad_tz.items()
+        }
         self.state = _State()
         self._customer_index = 0
         self._seed_customers()
 
     def run(self) -> Generated:
         out = Generated([], [], [], [])
+        last = self.ad_last_day
         day = self.config.start_date
-        while day <= self.config.end_date:
-            day_insights = self._ads_day(day)
-            day_google = self._google_day(day)
-            day_tiktok = self._tiktok_day(day)
+        while day <= max(self.config.end_date, *last.values()):
+            day_insights = self._ads_day(day) if day <= last["meta"] else []
+            day_google = self._google_day(day) if day <= last["google"] else []
+            day_tiktok = self._tiktok_day(day) if day <= last["tiktok"] else []
             out.insights.extend(day_insights)
             out.google.extend(day_google)
             out.tiktok.extend(day_tiktok)
-            out.orders.extend(self._orders_day(day, day_insights, day_google, day_tiktok))
+            if day <= self.config.end_date:
+                out.orders.extend(self._orders_day(day, day_insights, day_google, day_tiktok))
             day += timedelta(days=1)
         return out
 
-    def _day_bounds(self, day: date) -> tuple[int, int]:
-        start = datetime(day.year, day.month, day.day, tzinfo=self.tz)
+    def _day_bounds(self, day: date, tz: ZoneInfo | None = None) -> tuple[int, int]:
+        zone = tz or self.tz
+        start = datetime(day.year, day.month, day.day, tzinfo=zone)
         nxt = day + timedelta(days=1)
-        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=self.tz)
+        end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
         return int(start.timestamp()), int(end.timestamp())
 
     def _iso(self, ts: int) -> str:
@@ -345,7 +359,7 @@ class Generator:
         cfg = self.config
         rng = _seeded(cfg.seed, "meta", day.toordinal())
         day_index = (day - cfg.start_date).days
-        start_ts, end_ts = self._day_bounds(day)
+        start_ts, end_ts = self._day_bounds(day, self.ad_tz["meta"])
         years = day_index / 365.25
         total = (
             cfg.orders_per_day
@@ -399,7 +413,7 @@ class Generator:
     def _google_day(self, day: date) -> list[GoogleStat]:
         rng = _seeded(self.config.seed, "google", day.toordinal())
         day_index = (day - self.config.start_date).days
-        start_ts, end_ts = self._day_bounds(day)
+        start_ts, end_ts = self._day_bounds(day, self.ad_tz["google"])
         total = _daily_budget(self.config, day, GOOGLE_SPEND_PER_ORDER) * 100
         peak_cpc = 1.25 if (day.month == 11 and day.day >= 15) or day.month == 12 else 1.0
         rows: list[GoogleStat] = []
@@ -434,7 +448,7 @@ class Generator:
     def _tiktok_day(self, day: date) -> list[TikTokStat]:
         rng = _seeded(self.config.seed, "tiktok", day.toordinal())
         day_index = (day - self.config.start_date).days
-        start_ts, end_ts = self._day_bounds(day)
+        start_ts, end_ts = self._day_bounds(day, self.ad_tz["tiktok"])
         total = _daily_budget(self.config, day, TIKTOK_SPEND_PER_ORDER) * 100
         rows: list[TikTokStat] = []
         for campaign in cat.TIKTOK_CAMPAIGNS:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 
 from martlake.sandbox._catalog import (
+    GOOGLE_ADS,
     Ad,
     Campaign,
     DiscountCode,
+    GoogleAd,
     GoogleCampaign,
     Product,
     TikTokAd,
@@ -168,6 +171,60 @@ class GoogleStat:
 
     def is_empty(self) -> bool:
         return not (self.cost or self.impressions or self.clicks or self.conversions)
+
+    def ad_stats(self) -> list[GoogleAdStat]:
+        """This campaign-day split over its ads, sums exact; none for Performance Max.
+
+        Each ad's share is its catalog weight times a deterministic daily jitter; cost (in
+        micros), counts and conversions (in hundredths) go by largest remainder. Ads left
+        with no activity are absent, as in the API.
+        """
+        ads = GOOGLE_ADS.get(self.campaign.id, ())
+        if not ads:
+            return []
+        day = self.day.isoformat()
+        weights = [ad.weight * (750 + zlib.crc32(f"{day}:{ad.id}".encode()) % 500) for ad in ads]
+        parts = zip(
+            ads,
+            split_exact(self.cost * 10_000, weights),
+            split_exact(self.impressions, weights),
+            split_exact(self.clicks, weights),
+            split_exact(round(self.conversions * 100), weights),
+            split_exact(round(self.conversions_value * 100), weights),
+            strict=True,
+        )
+        return [
+            GoogleAdStat(self, ad, micros, impressions, clicks, conversions, value)
+            for ad, micros, impressions, clicks, conversions, value in parts
+            if micros or impressions or clicks or conversions
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class GoogleAdStat:
+    """One Google ad × day: cost in micros, conversions and their value in hundredths."""
+
+    stat: GoogleStat
+    ad: GoogleAd
+    cost_micros: int
+    impressions: int
+    clicks: int
+    conversions: int
+    conversions_value: int
+
+
+def split_exact(total: int, weights: list[int]) -> list[int]:
+    """`total` split in proportion to `weights`, largest remainder first, summing to `total`.
+
+    >>> split_exact(10, [1, 1, 1]), split_exact(0, [3, 1])
+    ([4, 3, 3], [0, 0])
+    """
+    whole = sum(weights)
+    parts = [total * w // whole for w in weights]
+    order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
+    for i in order[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
 
 
 @dataclass(slots=True)

@@ -8,14 +8,24 @@ so the dicts and the bytes the emulator serves can never disagree.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from json.encoder import encode_basestring
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from martlake.sandbox import _catalog as cat
 from martlake.sandbox._generate import SHIPPING_LINE_ID_BASE, TAX_PERCENT, format_phone
-from martlake.sandbox._records import Customer, Dataset, GoogleStat, Insight, Order, TikTokStat
+from martlake.sandbox._records import (
+    Customer,
+    Dataset,
+    GoogleAdStat,
+    GoogleStat,
+    Insight,
+    Order,
+    TikTokStat,
+)
 
 PURCHASE_ACTIONS = ("offsite_conversion.fb_pixel_purchase", "purchase")
 _TAX_RATE = TAX_PERCENT / 100
@@ -31,6 +41,26 @@ def money(cents: int) -> str:
         if len(_MONEY) < 500_000:
             _MONEY[cents] = text
     return text
+
+
+def presentment(
+    seq: int, currencies: Mapping[str, Decimal], share: float
+) -> tuple[str, Decimal] | None:
+    """(currency, rate per shop unit) an order is presented in, or None for the shop currency.
+
+    Picked by a hash of the order's sequence number, so a config always picks the same orders.
+    """
+    if not currencies or share <= 0:
+        return None
+    if ((seq * 2654435761) % 2**32) / 2**32 >= share:
+        return None
+    code = sorted(currencies)[(seq // 7) % len(currencies)]
+    return code, currencies[code]
+
+
+def convert(cents: int, rate: Decimal) -> int:
+    """Shop-currency cents in the presentment currency, rounded half-even to whole cents."""
+    return int((Decimal(cents) * rate).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def _s(text: str | None) -> str:
@@ -50,11 +80,22 @@ _VARIANT_JSON = {
 class OrderRenderer:
     """Renders orders as `GET /admin/api/2024-10/orders.json` shows them at `as_of`."""
 
-    def __init__(self, ds: Dataset) -> None:
+    def __init__(
+        self,
+        ds: Dataset,
+        presentment_currencies: Mapping[str, Decimal] | None = None,
+        presentment_share: float = 0.0,
+    ) -> None:
         self._ds = ds
         self._tz = ZoneInfo(ds.timezone)
         self._customers: dict[int, tuple[str, str]] = {}
         self._currency = _s(ds.currency)
+        self._currencies = dict(presentment_currencies or {})
+        self._share = presentment_share
+
+    def presentment(self, order: Order) -> tuple[str, Decimal] | None:
+        """(currency, rate) the order was presented in, None when in the shop currency."""
+        return presentment(order.seq, self._currencies, self._share)
 
     def _iso(self, ts: float) -> str:
         return datetime.fromtimestamp(ts, self._tz).isoformat()
@@ -85,6 +126,24 @@ class OrderRenderer:
         """The order's top-level fields as (name, JSON text) pairs, in Shopify's order."""
         as_of = self._ds.as_of_ts
         currency = self._currency
+        shown = self.presentment(order)
+        if shown is None:
+            p_currency, rate = currency, None
+        else:
+            p_currency, rate = f'"{shown[0]}"', shown[1]
+
+        def money_set(cents: int) -> str:
+            # REST `*_set` (Shopify "Orders", multi-currency): the amount in shop and in
+            # presentment currency; the plain fields next to them are in shop currency.
+            shop = f'{{"amount":"{money(cents)}","currency_code":{currency}}}'
+            if rate is None:
+                return f'{{"shop_money":{shop},"presentment_money":{shop}}}'
+            shown_cents = money(convert(cents, rate))
+            return (
+                f'{{"shop_money":{shop},"presentment_money":{{"amount":"{shown_cents}",'
+                f'"currency_code":{p_currency}}}}}'
+            )
+
         refund = order.refund if order.refund is not None and order.refund.ts < as_of else None
         fulfilled = order.fulfilled_ts < as_of
         closed_at = f'"{self._iso(order.fulfilled_ts)}"' if fulfilled else "null"
@@ -98,10 +157,13 @@ class OrderRenderer:
         code = order.code
         lines = ",".join(
             f'{{"id":{line.id},{_VARIANT_JSON[line.variant.id]},"quantity":{line.quantity},'
-            f'"price":"{money(line.price)}","taxable":true,"fulfillment_status":{status},'
-            f'"total_discount":"0.00","discount_allocations":['
+            f'"price":"{money(line.price)}","price_set":{money_set(line.price)},'
+            f'"taxable":true,"fulfillment_status":{status},'
+            f'"total_discount":"0.00","total_discount_set":{money_set(0)},'
+            '"discount_allocations":['
             + (
-                f'{{"amount":"{money(line.discount)}","discount_application_index":0}}'
+                f'{{"amount":"{money(line.discount)}","amount_set":{money_set(line.discount)},'
+                '"discount_application_index":0}'
                 if line.discount
                 else ""
             )
@@ -130,17 +192,22 @@ class OrderRenderer:
         refunds = ""
         if refund is not None:
             at = self._iso(refund.ts)
+            # A refund transaction is in the currency the customer paid in (presentment).
+            paid = refund.subtotal + refund.tax
+            paid = paid if rate is None else convert(paid, rate)
             refunds = (
                 f'{{"id":{refund.id},"admin_graphql_api_id":"gid://shopify/Refund/{refund.id}",'
                 f'"order_id":{order.id},"created_at":"{at}","processed_at":"{at}",'
                 f'"note":{_s(refund.note)},"restock":true,"refund_line_items":[{{'
                 f'"id":{refund.refund_line_id},"line_item_id":{refund.line_item_id},'
                 f'"quantity":{refund.quantity},"restock_type":"return",'
-                f'"subtotal":"{money(refund.subtotal)}","total_tax":"{money(refund.tax)}"}}],'
+                f'"subtotal":"{money(refund.subtotal)}",'
+                f'"subtotal_set":{money_set(refund.subtotal)},'
+                f'"total_tax":"{money(refund.tax)}","total_tax_set":{money_set(refund.tax)}}}],'
                 f'"transactions":[{{"id":{refund.transaction_id},"order_id":{order.id},'
-                f'"amount":"{money(refund.subtotal + refund.tax)}","currency":{currency},'
+                f'"amount":"{money(paid)}","currency":{p_currency},'
                 '"kind":"refund","status":"success","gateway":"shopify_payments",'
-                f'"created_at":"{at}"}}],"order_adjustments":[]}}'
+                f'"created_at":"{at}","processed_at":"{at}"}}],"order_adjustments":[]}}'
             )
             financial = '"refunded"' if refund.full else '"partially_refunded"'
         else:
@@ -148,7 +215,6 @@ class OrderRenderer:
         ship_title, ship_code = (
             ("Standard Shipping", "STANDARD") if order.shipping else ("Free Shipping", "FREE")
         )
-        money_set = f'{{"amount":"{shipping}","currency_code":{currency}}}'
         return [
             ("id", str(order.id)),
             ("admin_graphql_api_id", f'"gid://shopify/Order/{order.id}"'),
@@ -162,7 +228,7 @@ class OrderRenderer:
             ("cancelled_at", "null"),
             ("closed_at", closed_at),
             ("currency", currency),
-            ("presentment_currency", currency),
+            ("presentment_currency", p_currency),
             ("financial_status", financial),
             ("fulfillment_status", status),
             ("test", "false"),
@@ -172,10 +238,12 @@ class OrderRenderer:
             ("subtotal_price", f'"{money(order.subtotal)}"'),
             ("total_tax", f'"{money(order.tax)}"'),
             ("total_price", f'"{money(order.total)}"'),
-            (
-                "total_shipping_price_set",
-                f'{{"shop_money":{money_set},"presentment_money":{money_set}}}',
-            ),
+            ("total_line_items_price_set", money_set(order.gross)),
+            ("total_discounts_set", money_set(order.discount)),
+            ("subtotal_price_set", money_set(order.subtotal)),
+            ("total_tax_set", money_set(order.tax)),
+            ("total_price_set", money_set(order.total)),
+            ("total_shipping_price_set", money_set(order.shipping)),
             ("discount_codes", discount_codes),
             ("discount_applications", applications),
             ("landing_site", _s(order.landing_site)),
@@ -220,7 +288,10 @@ INSIGHT_FIELDS = (
     "clicks",
     "actions",
     "action_values",
+    "attribution_setting",
 )
+ATTRIBUTION_SETTING = "7d_click_1d_view"
+"""Every simulated ad set's attribution setting (Meta's default); `value` of actions follows it."""
 
 
 def insight_json(row: Insight, ds: Dataset) -> dict[str, Any]:
@@ -239,6 +310,7 @@ def insight_json(row: Insight, ds: Dataset) -> dict[str, Any]:
         "spend": money(row.spend),
         "impressions": str(row.impressions),
         "clicks": str(row.clicks),
+        "attribution_setting": ATTRIBUTION_SETTING,
     }
     actions = [
         {"action_type": kind, "value": str(value)}
@@ -284,6 +356,79 @@ def google_row_json(row: GoogleStat, customer: dict[str, Any], status: str) -> d
             "impressions": str(row.impressions),
         },
         "segments": {"date": row.day.isoformat()},
+    }
+
+
+def google_ad_rows_json(
+    stats: list[GoogleAdStat], customer: dict[str, Any], status: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """`GoogleAdsRow`s of `FROM ad_group` and of `FROM ad_group_ad` for one campaign-day's ads.
+
+    An ad group's metrics are the sums of its ads', so every level adds up exactly.
+    """
+    groups: list[dict[str, Any]] = []
+    ads: list[dict[str, Any]] = []
+    by_group: dict[str, dict[str, Any]] = {}
+    for s in stats:
+        stat, ad = s.stat, s.ad
+        campaign = google_row_json(stat, customer, status)["campaign"]
+        metrics = (s.cost_micros, s.impressions, s.clicks, s.conversions, s.conversions_value)
+        row = {
+            "customer": customer,
+            "campaign": campaign,
+            "adGroup": google_ad_group_json(ad, customer, campaign),
+            "adGroupAd": google_ad_group_ad_json(ad, customer),
+            "metrics": _google_metrics(*metrics),
+            "segments": {"date": stat.day.isoformat()},
+        }
+        ads.append(row)
+        seen = by_group.get(ad.ad_group_id)
+        if seen is None:
+            by_group[ad.ad_group_id] = {"row": row, "sums": list(metrics)}
+        else:
+            seen["sums"] = [a + b for a, b in zip(seen["sums"], metrics, strict=True)]
+    for group in by_group.values():
+        row = {k: v for k, v in group["row"].items() if k != "adGroupAd"}
+        row["metrics"] = _google_metrics(*group["sums"])
+        groups.append(row)
+    return groups, ads
+
+
+def google_ad_group_json(
+    ad: cat.GoogleAd, customer: dict[str, Any], campaign: dict[str, Any]
+) -> dict[str, Any]:
+    """The `ad_group` object of a `GoogleAdsRow` for the ad group of `ad`."""
+    return {
+        "resourceName": f"{customer['resourceName']}/adGroups/{ad.ad_group_id}",
+        "campaign": campaign["resourceName"],
+        "type": ad.ad_group_type,
+        "status": "ENABLED",
+        "name": ad.ad_group_name,
+        "id": ad.ad_group_id,
+    }
+
+
+def google_ad_group_ad_json(ad: cat.GoogleAd, customer: dict[str, Any]) -> dict[str, Any]:
+    """The `ad_group_ad` object of a `GoogleAdsRow`; responsive search and shopping ads have no
+    name, so none is sent."""
+    prefix = customer["resourceName"]
+    return {
+        "resourceName": f"{prefix}/adGroupAds/{ad.ad_group_id}~{ad.id}",
+        "adGroup": f"{prefix}/adGroups/{ad.ad_group_id}",
+        "status": "ENABLED",
+        "ad": {"resourceName": f"{prefix}/ads/{ad.id}", "type": ad.ad_type, "id": ad.id},
+    }
+
+
+def _google_metrics(
+    micros: int, impressions: int, clicks: int, conversions: int, value: int
+) -> dict[str, Any]:
+    return {
+        "clicks": str(clicks),
+        "conversionsValue": value / 100,
+        "conversions": conversions / 100,
+        "costMicros": str(micros),
+        "impressions": str(impressions),
     }
 
 

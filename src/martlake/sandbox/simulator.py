@@ -9,9 +9,9 @@ import gc
 import json
 import threading
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cached_property
@@ -24,6 +24,8 @@ from martlake.sandbox._generate import Generator
 from martlake.sandbox._records import Dataset, GoogleStat, Insight, TikTokStat
 from martlake.sandbox._render import (
     OrderRenderer,
+    convert,
+    google_ad_rows_json,
     google_customer_json,
     google_row_json,
     insight_json,
@@ -48,14 +50,24 @@ class SimulatorConfig:
         end_date: Last business day, inclusive.
         orders_per_day: Average daily orders at `start_date`, before seasonality.
         growth: Yearly compound growth of order volume and ad spend.
-        timezone: IANA timezone of the shop and of the ad account.
-        currency: Shop and ad account currency.
+        timezone: IANA timezone of the shop and, unless `ad_timezones` says otherwise, of the
+            ad accounts.
+        currency: Shop currency and, unless `ad_currencies` says otherwise, ad account currency.
         shop_domain: The store's `*.myshopify.com` domain.
         meta_account_id: Meta ad account id, digits only (no `act_`).
         google_customer_id: Google Ads customer id, 10 digits without dashes.
         tiktok_advertiser_id: TikTok advertiser id, digits only.
         as_of: Aware instant at which the data is observed; events at or after it do not
             exist yet. Default: midnight after `end_date` in `timezone`.
+        ad_timezones: IANA timezone per ad platform whose account is not in `timezone`; its
+            rows are dated in that timezone's days, from `start_date` to the account's day of
+            the shop's last instant.
+        ad_currencies: ISO 4217 currency per ad platform whose account does not bill in
+            `currency`; its amounts are the same numbers, in that currency.
+        presentment_currencies: Currencies some customers pay in, each with its rate per
+            unit of `currency` (e.g. `{"CAD": Decimal("1.35")}`); Shopify then sends the
+            amounts in both (`*_set`), the plain price fields staying in shop currency.
+        presentment_share: Share (0–1) of orders presented in one of those currencies.
     """
 
     seed: int = 42
@@ -70,9 +82,23 @@ class SimulatorConfig:
     google_customer_id: str = "1234567890"
     tiktok_advertiser_id: str = "7000000000000000001"
     as_of: datetime | None = None
+    ad_timezones: Mapping[Platform, str] = field(default_factory=dict, hash=False)
+    ad_currencies: Mapping[Platform, str] = field(default_factory=dict, hash=False)
+    presentment_currencies: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
+    presentment_share: float = 0.0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
+        if not 0 <= self.presentment_share <= 1:
+            problems.append(f"presentment_share `{self.presentment_share}` must be within 0–1")
+        for code, rate in self.presentment_currencies.items():
+            if len(code) != 3 or not code.isupper() or code == self.currency:
+                problems.append(
+                    f"presentment currency `{code}` must be an ISO 4217 code other than "
+                    f"`{self.currency}`"
+                )
+            if Decimal(str(rate)) <= 0:
+                problems.append(f"presentment rate `{rate}` of `{code}` must be positive")
         if self.end_date < self.start_date:
             problems.append(f"end_date `{self.end_date}` is before start_date `{self.start_date}`")
         if self.orders_per_day < 0:
@@ -83,6 +109,18 @@ class SimulatorConfig:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             problems.append(f"timezone `{self.timezone}` is not an IANA timezone name")
+        for platform, zone in self.ad_timezones.items():
+            if platform not in PLATFORMS:
+                problems.append(f"ad_timezones key `{platform}` is not one of {PLATFORMS}")
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                problems.append(f"ad_timezones `{platform}` `{zone}` is not an IANA timezone")
+        for platform, code in self.ad_currencies.items():
+            if platform not in PLATFORMS:
+                problems.append(f"ad_currencies key `{platform}` is not one of {PLATFORMS}")
+            if len(code) != 3 or not code.isalpha() or not code.isupper():
+                problems.append(f"ad_currencies `{platform}` `{code}` is not an ISO 4217 code")
         if not self.meta_account_id.isdigit():
             problems.append(f"meta_account_id `{self.meta_account_id}` must be digits, no `act_`")
         if not (self.google_customer_id.isdigit() and len(self.google_customer_id) == 10):
@@ -97,6 +135,14 @@ class SimulatorConfig:
             raise ConfigError(
                 "Invalid sandbox SimulatorConfig: " + "; ".join(problems) + ". Fix the values."
             )
+
+    def account_timezone(self, platform: Platform) -> str:
+        """IANA timezone of `platform`'s ad account: its `ad_timezones` entry or `timezone`."""
+        return self.ad_timezones.get(platform, self.timezone)
+
+    def account_currency(self, platform: Platform) -> str:
+        """Currency of `platform`'s ad account: its `ad_currencies` entry or `currency`."""
+        return self.ad_currencies.get(platform, self.currency)
 
     @property
     def effective_as_of(self) -> datetime:
@@ -226,6 +272,18 @@ class GroundTruth:
             out[key] = out.get(key, 0) + r.spend
         return {k: _decimal(v) for k, v in sorted(out.items())}
 
+    def presentment_totals(self) -> dict[int, tuple[str, Decimal]]:
+        """Order id → (presentment currency, `total_price` in it) of orders not in shop currency."""
+        renderer = OrderRenderer(
+            self._ds, self._config.presentment_currencies, self._config.presentment_share
+        )
+        out: dict[int, tuple[str, Decimal]] = {}
+        for o in self._ds.orders:
+            shown = renderer.presentment(o)
+            if shown is not None:
+                out[o.id] = (shown[0], _decimal(convert(o.total, Decimal(str(shown[1])))))
+        return out
+
     def order_channels(self) -> dict[int, tuple[str, str | None]]:
         """Order id → (channel by the spine rules, the ad platform's campaign id from `utm_id`).
 
@@ -340,6 +398,7 @@ class Business:
         self._orders: list[dict[str, Any]] | None = None
         self._insights: list[dict[str, Any]] | None = None
         self._google_rows: list[dict[str, Any]] | None = None
+        self._google_ad_rows: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
         self._tiktok_rows: list[dict[str, Any]] | None = None
         self._order_json: list[bytes | None] = []
         self._renderer: OrderRenderer | None = None
@@ -373,8 +432,34 @@ class Business:
                     account_name=f"{_catalog.VENDOR} - Meta",
                 )
                 self._order_json = [None] * len(visible)
-                self._renderer = OrderRenderer(self._ds)
+                self._renderer = OrderRenderer(
+                    self._ds,
+                    {k: Decimal(str(v)) for k, v in self.config.presentment_currencies.items()},
+                    self.config.presentment_share,
+                )
             return self._ds
+
+    def delete_order(self, order_id: int) -> None:
+        """From now on, the order `order_id` does not exist, as after a merchant deleted it.
+
+        It is gone from `orders`, from every endpoint of the Shopify emulator and from `truth`
+        (its sales and its refund no longer count).
+
+        Raises:
+            ConfigError: No visible order has that id.
+        """
+        with self._lock:
+            ds = self._dataset()
+            index = bisect_left([o.id for o in ds.orders], order_id)
+            if index >= len(ds.orders) or ds.orders[index].id != order_id:
+                raise ConfigError(
+                    f"sandbox: `{order_id}` is not the id of an order of the simulated shop: "
+                    "pick one from `Business.orders`"
+                )
+            del ds.orders[index]
+            del self._order_json[index]
+            self._orders = None
+            self.__dict__.pop("truth", None)
 
     def delete_campaign(self, platform: Platform, campaign_id: str) -> None:
         """From now on, report nothing of `campaign_id` on `platform`, as after a deletion.
@@ -410,7 +495,8 @@ class Business:
         if last_days <= 0:
             return
         multiplier = Decimal(str(factor))
-        last = (self.as_of - timedelta(microseconds=1)).astimezone(self._tz).date()
+        zone = ZoneInfo(self.config.account_timezone(platform))
+        last = (self.as_of - timedelta(microseconds=1)).astimezone(zone).date()
         first = last - timedelta(days=last_days - 1)
         with self._lock:
             rows = self._ad_rows(self._dataset(), platform)
@@ -432,7 +518,7 @@ class Business:
         if platform == "meta":
             ds.insights, self._insights = rows, None
         elif platform == "google":
-            ds.google_stats, self._google_rows = rows, None
+            ds.google_stats, self._google_rows, self._google_ad_rows = rows, None, None
         else:
             ds.tiktok_stats, self._tiktok_rows = rows, None
 
@@ -474,7 +560,8 @@ class Business:
         with self._lock:
             if self._insights is None:
                 ds = self._dataset()
-                self._insights = [insight_json(r, ds) for r in ds.insights]
+                account = replace(ds, currency=self.config.account_currency("meta"))
+                self._insights = [insight_json(r, account) for r in ds.insights]
             return self._insights
 
     @cached_property
@@ -512,8 +599,8 @@ class Business:
             "id": f"act_{account_id}",
             "account_id": account_id,
             "name": f"{_catalog.VENDOR} - Meta",
-            "currency": self.config.currency,
-            "timezone_name": self.config.timezone,
+            "currency": self.config.account_currency("meta"),
+            "timezone_name": self.config.account_timezone("meta"),
             "account_status": 1,
         }
 
@@ -523,8 +610,8 @@ class Business:
         return google_customer_json(
             self.config.google_customer_id,
             f"{_catalog.VENDOR} - Google Ads",
-            self.config.currency,
-            self.config.timezone,
+            self.config.account_currency("google"),
+            self.config.account_timezone("google"),
         )
 
     def google_campaign_status(self, campaign_id: str) -> str:
@@ -532,7 +619,8 @@ class Business:
         `delete_campaign`, else ENABLED."""
         if ("google", campaign_id) in self._deleted:
             return "REMOVED"
-        day = self.as_of.astimezone(self._tz).date()
+        zone = ZoneInfo(self.config.account_timezone("google"))
+        day = self.as_of.astimezone(zone).date()
         index = (day - self.config.start_date).days
         for campaign in _catalog.GOOGLE_CAMPAIGNS:
             if campaign.id == campaign_id:
@@ -558,9 +646,42 @@ class Business:
             return self._google_rows
 
     @property
+    def google_ad_group_stats(self) -> list[dict[str, Any]]:
+        """`GoogleAdsRow`s of ad group × day, by (date, campaign id); none for Performance Max.
+
+        Each campaign-day's metrics are split over its ads exactly (`GoogleStat.ad_stats`); an
+        ad group's are the sums of its ads'.
+        """
+        return self._google_ad_split()[0]
+
+    @property
+    def google_ad_stats(self) -> list[dict[str, Any]]:
+        """`GoogleAdsRow`s of ad (`ad_group_ad`) × day, by (date, campaign id)."""
+        return self._google_ad_split()[1]
+
+    def _google_ad_split(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        with self._lock:
+            if self._google_ad_rows is None:
+                customer = self.google_customer
+                status = {
+                    c.id: self.google_campaign_status(c.id) for c in _catalog.GOOGLE_CAMPAIGNS
+                }
+                groups: list[dict[str, Any]] = []
+                ads: list[dict[str, Any]] = []
+                for r in self._dataset().google_stats:
+                    more_groups, more_ads = google_ad_rows_json(
+                        r.ad_stats(), customer, status[r.campaign.id]
+                    )
+                    groups += more_groups
+                    ads += more_ads
+                self._google_ad_rows = (groups, ads)
+            return self._google_ad_rows
+
+    @property
     def tiktok_advertiser(self) -> dict[str, Any]:
         """The advertiser of `GET /open_api/v1.3/advertiser/info/` with the fields served."""
-        offset = datetime(self.config.start_date.year, 1, 1, tzinfo=self._tz).utcoffset()
+        zone = self.config.account_timezone("tiktok")
+        offset = datetime(self.config.start_date.year, 1, 1, tzinfo=ZoneInfo(zone)).utcoffset()
         hours = int(offset.total_seconds() // 3600) if offset is not None else 0
         return {
             "advertiser_id": self.config.tiktok_advertiser_id,
@@ -569,8 +690,8 @@ class Business:
             "status": "STATUS_ENABLE",
             "role": "ROLE_ADVERTISER",
             "country": "US",
-            "currency": self.config.currency,
-            "timezone": self.config.timezone,
+            "currency": self.config.account_currency("tiktok"),
+            "timezone": zone,
             "display_timezone": f"UTC{hours:+03d}:00",
         }
 

@@ -35,8 +35,15 @@ def source_class(name: str) -> type[Source]:
 
 
 def build_source(name: str, settings: Any, **http: Any) -> Source:
-    """Instantiate the connector `name` with its settings section."""
+    """Instantiate the connector `name` with its settings section.
+
+    `http` goes to the source's `HttpClient`; its `timeout` defaults to the section's
+    `timeout_seconds`.
+    """
     cls: Any = source_class(name)
+    timeout = getattr(settings, "timeout_seconds", None)
+    if timeout is not None:
+        http.setdefault("timeout", timeout)
     source: Source = cls(settings, **http)
     return source
 

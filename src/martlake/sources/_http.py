@@ -42,6 +42,8 @@ class HttpClient:
         check: Default `BodyCheck` of `get_json`/`post_json`, for errors inside HTTP 200.
         max_attempts: Tries per request, including the first.
         backoff: First retry delay in seconds; doubles each time.
+        timeout: Seconds to wait for connecting, sending and each read; a request that
+            times out is retried like a 5xx (and counted in `retries`).
         transport: Optional httpx transport (tests).
     """
 
@@ -63,6 +65,7 @@ class HttpClient:
         self._check = check
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
+        self.timeout = timeout
         self._client = httpx.Client(
             base_url=base_url,
             headers=dict(headers or {}),
@@ -226,8 +229,9 @@ class HttpClient:
             )
         except httpx.TimeoutException:
             raise SourceError(
-                f"{self.source}: request to `{self._where(url)}` timed out: the API is slow or "
-                "unreachable; retry later"
+                f"{self.source}: no answer from `{self._where(url)}` within {self.timeout:g}s: "
+                f"the API is slow or unreachable; retry later or raise "
+                f"`sources.{self.source}.timeout_seconds`"
             ) from None
         except httpx.TransportError as exc:
             raise SourceError(

@@ -221,7 +221,7 @@ def test_where_filters_on_campaign_fields(google: GoogleAdsApp, access_token: st
     [
         ("SELECT campaign.id, segments.date FROM campaign", "EXPECTED_FILTERS_ON_DATE_RANGE"),
         ("SELECT campaign.bidding_strategy FROM campaign", "UNRECOGNIZED_FIELD"),
-        ("SELECT ad_group.id FROM ad_group", "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE"),
+        ("SELECT asset_group.id FROM asset_group", "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE"),
         ("SELECT campaign.id FROM customer", "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE"),
         ("SELECT campaign.id", "EXPECTED_FROM"),
         (

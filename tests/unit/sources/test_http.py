@@ -134,10 +134,12 @@ def test_shopify_pauses_when_the_call_limit_bucket_is_nearly_full(
     scripted_server.script = [
         (200, {}, shop),
         (200, {"X-Shopify-Shop-Api-Call-Limit": "39/40"}, {"orders": []}),
+        (200, {}, {"events": []}),
     ]
     settings = ShopifySettings(
-        shop="s.myshopify.com", access_token=SecretStr("t"), base_url=scripted_server.url
-    )
+        shop="s.myshopify.com", access_token=SecretStr("t"), base_url=scripted_server.url,
+        bulk="never",
+    )  # fmt: skip
     started = time.perf_counter()
     assert list(ShopifySource(settings).extract(ExtractContext(run_id="r"))) == []
     assert time.perf_counter() - started >= 1.5  # (39 - (40 - 4)) calls / 2 per second

@@ -25,9 +25,16 @@ post of 2025-03-31 on invalid developer tokens:
   `expires_in` (3599), `scope` and `token_type` out; `invalid_grant` (400) for a refresh token
   that is wrong, `invalid_client` (401) for a wrong client id or secret.
 
-GAQL is parsed for real but only over `customer` and `campaign`, with the fields in
-`CUSTOMER_FIELDS` and `CAMPAIGN_FIELDS`; WHERE takes `AND`-ed conditions with =, !=, <, <=, >,
->=, IN, NOT IN, BETWEEN and LIKE; ORDER BY and LIMIT work.
+- Resources `ad_group` and `ad_group_ad` give rows per ad group (ad) × day. Performance Max
+  campaigns have no ad groups (their ads live in asset groups), so they appear only in
+  `FROM campaign`. Nested messages nest in JSON: `ad_group_ad.ad.id` is `adGroupAd.ad.id`.
+- An access token lives `TOKEN_LIFETIME` seconds; `expire_tokens()` ends every issued one at
+  once, so the next call answers 401 UNAUTHENTICATED until the client refreshes.
+
+GAQL is parsed for real over `customer`, `campaign`, `ad_group` and `ad_group_ad`, with the
+fields in `RESOURCES`; WHERE takes `AND`-ed conditions with =, !=, <, <=, >, >=, IN, NOT IN,
+BETWEEN and LIKE; ORDER BY and LIMIT work. `drift` (see `DRIFT_KINDS`) changes the payload the
+way an API release would, to test connectors against it.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from martlake.sandbox import _catalog
+from martlake.sandbox._render import google_ad_group_ad_json, google_ad_group_json
 from martlake.sandbox.emulators._http import Request, Response, json_response
 from martlake.sandbox.simulator import Business
 
@@ -55,29 +63,67 @@ VERSIONS = ("v17", "v18", "v19", "v20", "v21")
 BATCH_SIZE = 10_000
 TOKEN_LIFETIME = 3599
 
-# GAQL field -> (row object, JSON key, kind). Kinds: int (int64, a JSON string), double, text.
-CUSTOMER_FIELDS: dict[str, tuple[str, str, str]] = {
-    "customer.id": ("customer", "id", "int"),
-    "customer.resource_name": ("customer", "resourceName", "text"),
-    "customer.descriptive_name": ("customer", "descriptiveName", "text"),
-    "customer.currency_code": ("customer", "currencyCode", "text"),
-    "customer.time_zone": ("customer", "timeZone", "text"),
+DRIFT_KINDS = frozenset({"new_field", "renamed_field", "numbers_as_strings", "dash_values"})
+"""Payload changes `GoogleAdsApp.drift` can switch on (see the sandbox drift interface)."""
+NEW_FIELD = "interactionRate"
+"""The metric every row gains under `new_field` drift, unasked."""
+
+# GAQL field -> (JSON path in the row, kind). Kinds: int (int64, a JSON string), double, text.
+CUSTOMER_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "customer.id": (("customer", "id"), "int"),
+    "customer.resource_name": (("customer", "resourceName"), "text"),
+    "customer.descriptive_name": (("customer", "descriptiveName"), "text"),
+    "customer.currency_code": (("customer", "currencyCode"), "text"),
+    "customer.time_zone": (("customer", "timeZone"), "text"),
 }
-CAMPAIGN_FIELDS: dict[str, tuple[str, str, str]] = {
-    **CUSTOMER_FIELDS,
-    "campaign.id": ("campaign", "id", "int"),
-    "campaign.resource_name": ("campaign", "resourceName", "text"),
-    "campaign.name": ("campaign", "name", "text"),
-    "campaign.status": ("campaign", "status", "text"),
-    "campaign.advertising_channel_type": ("campaign", "advertisingChannelType", "text"),
-    "segments.date": ("segments", "date", "text"),
-    "metrics.cost_micros": ("metrics", "costMicros", "int"),
-    "metrics.impressions": ("metrics", "impressions", "int"),
-    "metrics.clicks": ("metrics", "clicks", "int"),
-    "metrics.conversions": ("metrics", "conversions", "double"),
-    "metrics.conversions_value": ("metrics", "conversionsValue", "double"),
+_CAMPAIGN_ATTRIBUTES: dict[str, tuple[tuple[str, ...], str]] = {
+    "campaign.id": (("campaign", "id"), "int"),
+    "campaign.resource_name": (("campaign", "resourceName"), "text"),
+    "campaign.name": (("campaign", "name"), "text"),
+    "campaign.status": (("campaign", "status"), "text"),
+    "campaign.advertising_channel_type": (("campaign", "advertisingChannelType"), "text"),
 }
-RESOURCES = {"customer": CUSTOMER_FIELDS, "campaign": CAMPAIGN_FIELDS}
+_AD_GROUP_ATTRIBUTES: dict[str, tuple[tuple[str, ...], str]] = {
+    "ad_group.id": (("adGroup", "id"), "int"),
+    "ad_group.resource_name": (("adGroup", "resourceName"), "text"),
+    "ad_group.name": (("adGroup", "name"), "text"),
+    "ad_group.status": (("adGroup", "status"), "text"),
+    "ad_group.type": (("adGroup", "type"), "text"),
+    "ad_group.campaign": (("adGroup", "campaign"), "text"),
+}
+_AD_GROUP_AD_ATTRIBUTES: dict[str, tuple[tuple[str, ...], str]] = {
+    "ad_group_ad.resource_name": (("adGroupAd", "resourceName"), "text"),
+    "ad_group_ad.status": (("adGroupAd", "status"), "text"),
+    "ad_group_ad.ad_group": (("adGroupAd", "adGroup"), "text"),
+    "ad_group_ad.ad.id": (("adGroupAd", "ad", "id"), "int"),
+    "ad_group_ad.ad.resource_name": (("adGroupAd", "ad", "resourceName"), "text"),
+    "ad_group_ad.ad.name": (("adGroupAd", "ad", "name"), "text"),
+    "ad_group_ad.ad.type": (("adGroupAd", "ad", "type"), "text"),
+}
+_SEGMENTS_AND_METRICS: dict[str, tuple[tuple[str, ...], str]] = {
+    "segments.date": (("segments", "date"), "text"),
+    "metrics.cost_micros": (("metrics", "costMicros"), "int"),
+    "metrics.impressions": (("metrics", "impressions"), "int"),
+    "metrics.clicks": (("metrics", "clicks"), "int"),
+    "metrics.conversions": (("metrics", "conversions"), "double"),
+    "metrics.conversions_value": (("metrics", "conversionsValue"), "double"),
+}
+CAMPAIGN_FIELDS = {**CUSTOMER_FIELDS, **_CAMPAIGN_ATTRIBUTES, **_SEGMENTS_AND_METRICS}
+AD_GROUP_FIELDS = {**CAMPAIGN_FIELDS, **_AD_GROUP_ATTRIBUTES}
+AD_GROUP_AD_FIELDS = {**AD_GROUP_FIELDS, **_AD_GROUP_AD_ATTRIBUTES}
+ALL_FIELDS = AD_GROUP_AD_FIELDS
+RESOURCES = {
+    "customer": CUSTOMER_FIELDS,
+    "campaign": CAMPAIGN_FIELDS,
+    "ad_group": AD_GROUP_FIELDS,
+    "ad_group_ad": AD_GROUP_AD_FIELDS,
+}
+# The resource's own id, which rows summed over a date range are grouped by.
+_ENTITY_ID = {
+    "campaign": ("campaign", "id"),
+    "ad_group": ("adGroup", "id"),
+    "ad_group_ad": ("adGroupAd", "ad", "id"),
+}
 
 _ROUTE = re.compile(
     r"^/(?P<version>v\d+)/customers/(?P<customer>[^/]+)/googleAds:(?P<method>searchStream|search)$"
@@ -160,14 +206,14 @@ def parse_gaql(text: str) -> _Query:
     if allowed is None:
         raise _query_error(
             "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE",
-            f"Error in FROM clause: the martlake sandbox serves customer and campaign, "
-            f"not '{match['resource']}'.",
+            "Error in FROM clause: the martlake sandbox serves customer, campaign, ad_group "
+            f"and ad_group_ad, not '{match['resource']}'.",
         )
     fields = [f.strip() for f in match["select"].split(",")]
     for name in fields:
         if not name:
             raise _query_error("UNEXPECTED_INPUT", "Error in SELECT clause: empty field.")
-        if name not in CAMPAIGN_FIELDS:
+        if name not in ALL_FIELDS:
             raise _query_error(
                 "UNRECOGNIZED_FIELD", f"Error in SELECT clause: unrecognized field '{name}'."
             )
@@ -204,7 +250,7 @@ def parse_gaql(text: str) -> _Query:
     return query
 
 
-def _parse_where(text: str, allowed: dict[str, tuple[str, str, str]]) -> list[_Condition]:
+def _parse_where(text: str, allowed: dict[str, tuple[tuple[str, ...], str]]) -> list[_Condition]:
     tokens: list[tuple[str, str]] = []
     position = 0
     while position < len(text):
@@ -332,9 +378,25 @@ def _matches(value: Any, condition: _Condition, kind: str) -> bool:
     return re.fullmatch(pattern, str(value), re.IGNORECASE) is not None
 
 
+def _get(row: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = row
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
 def _field(row: dict[str, Any], name: str) -> Any:
-    obj, key, kind = CAMPAIGN_FIELDS[name]
-    return _typed(kind, row[obj][key])
+    path, kind = ALL_FIELDS[name]
+    value = _get(row, path)
+    if value is None:
+        return "" if kind == "text" else 0
+    return _typed(kind, value)
+
+
+def _camel(name: str) -> str:
+    return ".".join(ALL_FIELDS[name][0])
 
 
 class GoogleAdsApp:
@@ -363,8 +425,16 @@ class GoogleAdsApp:
         self.refresh_token = refresh_token
         self.developer_token = developer_token
         self.access_tokens: set[str] = set()
+        self.batch_size: int | None = None
+        """Rows per stream batch; `BATCH_SIZE` (as Google) when None."""
+        self.drift: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._counter = itertools.count(1)
+
+    def expire_tokens(self) -> None:
+        """End every access token issued so far, as when they outlive their hour mid-run."""
+        with self._lock:
+            self.access_tokens.clear()
 
     def handle(self, request: Request) -> Response:
         """Answer one request addressed to `/google/...`."""
@@ -544,13 +614,14 @@ class GoogleAdsApp:
                 "REQUIRED_FIELD_MISSING",
             )
         query = parse_gaql(payload["query"])
-        rows = self._rows(query)
-        mask = ",".join(f"{name.split('.')[0]}.{CAMPAIGN_FIELDS[name][1]}" for name in query.fields)
+        rows = [self._drifted(row, query.fields) for row in self._rows(query)]
+        mask = ",".join(_camel(name) for name in query.fields)
         batches: list[dict[str, Any]] = []
-        for start in range(0, len(rows), BATCH_SIZE):
+        size = max(1, self.batch_size or BATCH_SIZE)
+        for start in range(0, len(rows), size):
             batches.append(
                 {
-                    "results": rows[start : start + BATCH_SIZE],
+                    "results": rows[start : start + size],
                     "fieldMask": mask,
                     "requestId": request_id,
                 }
@@ -559,51 +630,103 @@ class GoogleAdsApp:
             batches.append({"fieldMask": mask, "requestId": request_id})
         return json_response(200, batches)
 
+    def _drifted(self, row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+        drift = self.drift
+        metrics = row.get("metrics")
+        if not drift or not isinstance(metrics, dict):
+            return row
+        metrics = dict(metrics)
+        if "numbers_as_strings" in drift:
+            row = self._flipped(row, fields)
+            metrics = dict(row["metrics"])
+        if "dash_values" in drift:
+            metrics = {k: "-" if v in ("0", 0, 0.0) else v for k, v in metrics.items()}
+        if "renamed_field" in drift and "costMicros" in metrics:
+            metrics["costAmountMicros"] = metrics.pop("costMicros")
+        if "new_field" in drift:
+            metrics[NEW_FIELD] = 0.05
+        return {**row, "metrics": metrics}
+
+    @staticmethod
+    def _flipped(row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+        # int64 values as JSON numbers, doubles as JSON strings: the opposite of proto3 JSON.
+        out: dict[str, Any] = json.loads(json.dumps(row))
+        for name in fields:
+            path, kind = ALL_FIELDS[name]
+            parent = _get(out, path[:-1])
+            if not isinstance(parent, dict) or path[-1] not in parent:
+                continue
+            value = parent[path[-1]]
+            if kind == "int":
+                parent[path[-1]] = int(value)
+            elif kind == "double":
+                parent[path[-1]] = str(value)
+        return out
+
     def _rows(self, query: _Query) -> list[dict[str, Any]]:
+        business = self.business
         if query.resource == "customer":
-            source = [{"customer": self.business.google_customer}]
+            source = [{"customer": business.google_customer}]
+        elif not any(name.startswith(("metrics.", "segments.")) for name in query.fields) and (
+            not any(c.field.startswith(("metrics.", "segments.")) for c in query.conditions)
+        ):
+            source = self._entities(query.resource)
+        elif query.resource == "campaign":
+            source = business.google_campaign_stats
+        elif query.resource == "ad_group":
+            source = business.google_ad_group_stats
         else:
-            source = self.business.google_campaign_stats
-            if not any(name.startswith(("metrics.", "segments.")) for name in query.fields) and (
-                not any(c.field.startswith(("metrics.", "segments.")) for c in query.conditions)
-            ):
-                source = self._campaigns()
+            source = business.google_ad_stats
         tests: list[Callable[[dict[str, Any]], bool]] = []
         for condition in query.conditions:
-            kind = CAMPAIGN_FIELDS[condition.field][2]
+            kind = ALL_FIELDS[condition.field][1]
             tests.append(
                 lambda row, c=condition, k=kind: _matches(_field(row, c.field), c, k)  # type: ignore[misc]
             )
         selected = [row for row in source if all(test(row) for test in tests)]
-        if query.resource == "campaign" and "segments.date" not in query.fields:
-            selected = self._summed(selected, query.fields)
+        if query.resource != "customer" and "segments.date" not in query.fields:
+            selected = self._summed(selected, _ENTITY_ID[query.resource])
         for name, descending in reversed(query.order):
             selected.sort(key=lambda row, n=name: _field(row, n), reverse=descending)  # type: ignore[misc]
         if query.limit is not None:
             selected = selected[: query.limit]
         return [self._project(row, query.fields) for row in selected]
 
-    def _campaigns(self) -> list[dict[str, Any]]:
+    def _entities(self, resource: str) -> list[dict[str, Any]]:
         customer = self.business.google_customer
-        return [
-            {
-                "customer": customer,
-                "campaign": {
-                    "resourceName": f"{customer['resourceName']}/campaigns/{c.id}",
-                    "status": self.business.google_campaign_status(c.id),
-                    "advertisingChannelType": c.channel_type,
-                    "name": c.name,
-                    "id": c.id,
-                },
+        prefix = customer["resourceName"]
+        out: list[dict[str, Any]] = []
+        for c in _catalog.GOOGLE_CAMPAIGNS:
+            campaign = {
+                "resourceName": f"{prefix}/campaigns/{c.id}",
+                "status": self.business.google_campaign_status(c.id),
+                "advertisingChannelType": c.channel_type,
+                "name": c.name,
+                "id": c.id,
             }
-            for c in _catalog.GOOGLE_CAMPAIGNS
-        ]
+            if resource == "campaign":
+                out.append({"customer": customer, "campaign": campaign})
+                continue
+            seen: set[str] = set()
+            for ad in _catalog.GOOGLE_ADS[c.id]:
+                if resource == "ad_group" and ad.ad_group_id in seen:
+                    continue
+                seen.add(ad.ad_group_id)
+                row = {
+                    "customer": customer,
+                    "campaign": campaign,
+                    "adGroup": google_ad_group_json(ad, customer, campaign),
+                }
+                if resource == "ad_group_ad":
+                    row["adGroupAd"] = google_ad_group_ad_json(ad, customer)
+                out.append(row)
+        return out
 
     @staticmethod
-    def _summed(rows: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any]]:
+    def _summed(rows: list[dict[str, Any]], entity: tuple[str, ...]) -> list[dict[str, Any]]:
         groups: dict[str, dict[str, Any]] = {}
         for row in rows:
-            key = row["campaign"]["id"]
+            key = str(_get(row, entity))
             seen = groups.get(key)
             if seen is None:
                 groups[key] = {**row, "metrics": dict(row.get("metrics", {}))}
@@ -618,13 +741,21 @@ class GoogleAdsApp:
 
     @staticmethod
     def _project(row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-        out: dict[str, dict[str, Any]] = {}
+        # Every message with a selected field comes with its `resourceName`; unset fields
+        # (such as the name of a responsive search ad) are left out.
+        out: dict[str, Any] = {}
         for name in fields:
-            obj, key, _ = CAMPAIGN_FIELDS[name]
-            target = out.get(obj)
-            if target is None:
-                target = out[obj] = {}
-                if "resourceName" in row[obj]:
-                    target["resourceName"] = row[obj]["resourceName"]
-            target[key] = row[obj][key]
+            path = ALL_FIELDS[name][0]
+            value = _get(row, path)
+            if value is None:
+                continue
+            target, source = out, row
+            for key in path[:-1]:
+                source = source[key]
+                if key not in target:
+                    target[key] = {}
+                    if "resourceName" in source:
+                        target[key]["resourceName"] = source["resourceName"]
+                target = target[key]
+            target[path[-1]] = value
         return out

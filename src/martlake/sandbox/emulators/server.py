@@ -6,12 +6,14 @@ import logging
 import math
 import random
 import threading
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Literal
+from typing import Literal, get_args
 from urllib.parse import parse_qsl, urlsplit
 
 from martlake.sandbox.emulators._http import Headers, Request, Response, json_response
@@ -24,7 +26,12 @@ from martlake.sandbox.simulator import Business, Platform
 logger = logging.getLogger(__name__)
 
 Api = Literal["shopify", "meta", "google", "tiktok"]
-FaultKind = Literal["rate_limit", "server_error"]
+FaultKind = Literal["rate_limit", "server_error", "timeout"]
+DriftKind = Literal["new_field", "renamed_field", "numbers_as_strings", "dash_values"]
+FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
+DRIFT_KINDS: tuple[DriftKind, ...] = get_args(DriftKind)
+DEFAULT_FAULT_KINDS: tuple[FaultKind, ...] = ("rate_limit", "server_error")
+DEFAULT_TIMEOUT_HOLD = 6.0
 RequestLogEntry = tuple[str, str, dict[str, str]]
 _PLATFORMS: dict[str, Platform] = {"meta": "meta", "google": "google", "tiktok": "tiktok"}
 
@@ -38,6 +45,23 @@ class Fault:
     remaining: int
     retry_after: float
     path_contains: str | None = None
+    hold: float = DEFAULT_TIMEOUT_HOLD
+
+
+def _timeout_response(api: Api) -> Response:
+    # What a vendor's front end answers once its deadline passes; the client has given up long
+    # before, so this normally reaches nobody.
+    if api == "google":
+        body: dict[str, object] = {
+            "error": {"code": 504, "message": "Deadline exceeded.", "status": "DEADLINE_EXCEEDED"}
+        }
+    elif api == "tiktok":
+        body = {"code": 50002, "message": "Request timed out", "data": {}}
+    elif api == "shopify":
+        body = {"errors": "Gateway Timeout"}
+    else:
+        body = {"error": {"message": "Gateway Timeout", "code": 2, "is_transient": True}}
+    return json_response(504, body)
 
 
 def _google_fault(fault: Fault) -> Response:
@@ -190,7 +214,14 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(response.body)
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
+    def _dispatch_quietly(self) -> None:
+        try:
+            self._dispatch()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (a rehearsed timeout): there is nobody left to answer.
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch_quietly
 
 
 class EmulatorServer:
@@ -211,9 +242,15 @@ class EmulatorServer:
         meta_token: The only Meta access token accepted.
         tiktok_token: The only TikTok access token accepted.
         warm: Generate the business in `start()` rather than on the first request.
-        fault_rate: Share of requests (0–1) that fail transiently at random, each as the
-            vendor's throttling answer or a 500, on top of faults queued by `inject_fault`.
+        fault_rate: Share of requests (0–1) that fail transiently at random, on top of
+            faults queued by `inject_fault`.
         fault_seed: Seed of that randomness, so a faulty run can be replayed.
+        fault_kinds: What a random fault is, drawn evenly: `"rate_limit"` (the vendor's
+            throttling answer), `"server_error"` (a 500) and/or `"timeout"` (no answer for
+            `timeout_hold` seconds, then a 504).
+        timeout_hold: Seconds a timeout fault holds the response; make it longer than the
+            client's timeout.
+        drift: Schema drift every emulator serves (see `set_drift`).
 
     Example:
         >>> from datetime import date
@@ -240,6 +277,9 @@ class EmulatorServer:
         warm: bool = True,
         fault_rate: float = 0.0,
         fault_seed: int = 0,
+        fault_kinds: Iterable[FaultKind] = DEFAULT_FAULT_KINDS,
+        timeout_hold: float = DEFAULT_TIMEOUT_HOLD,
+        drift: Iterable[DriftKind] = (),
     ) -> None:
         self.business = business
         self.host = host
@@ -254,9 +294,15 @@ class EmulatorServer:
         self._faults_lock = threading.Lock()
         self.fault_rate = fault_rate
         self._fault_rng = random.Random(fault_seed)
+        self.fault_kinds = _fault_kinds(fault_kinds)
+        self.timeout_hold = timeout_hold
         self.faults_served = 0
+        self.faults_by_kind: Counter[FaultKind] = Counter()
+        self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.drift: frozenset[DriftKind] = frozenset()
+        self.set_drift(drift)
 
     @property
     def base_url(self) -> str:
@@ -292,6 +338,7 @@ class EmulatorServer:
             return self
         if self.warm:
             self.shopify.prepare()
+        self._stopping.clear()
         server = _Server((self.host, self.port), _Handler)
         server.emulator = self
         self._server = server
@@ -310,6 +357,7 @@ class EmulatorServer:
         server, thread = self._server, self._thread
         if server is None:
             return
+        self._stopping.set()
         server.shutdown()
         server.server_close()
         if thread is not None:
@@ -346,6 +394,7 @@ class EmulatorServer:
         times: int = 1,
         retry_after: float = 1.0,
         path_contains: str | None = None,
+        hold: float | None = None,
     ) -> None:
         """Make the next `times` requests to `api` fail the way the vendor fails.
 
@@ -354,13 +403,49 @@ class EmulatorServer:
             kind: `"rate_limit"` (Shopify: 429 with `Retry-After`; Meta: 400 with code 80004
                 and `x-business-use-case-usage`; Google: 429 RESOURCE_EXHAUSTED with a
                 QuotaError and `Retry-After`; TikTok: HTTP 200 with code 40100) or
-                `"server_error"` (500; TikTok's body has code 50000).
+                `"server_error"` (500; TikTok's body has code 50000) or `"timeout"` (nothing
+                for `hold` seconds, by when the client has given up, then a 504).
             times: How many matching requests fail before normal service resumes.
             retry_after: Seconds announced to the client.
             path_contains: Only requests whose path contains this text are affected.
+            hold: Seconds a timeout holds the response; default `timeout_hold`.
         """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind `{kind}`: use {', '.join(FAULT_KINDS)}")
+        fault = Fault(
+            api,
+            kind,
+            times,
+            retry_after,
+            path_contains,
+            self.timeout_hold if hold is None else hold,
+        )
         with self._faults_lock:
-            self._faults.append(Fault(api, kind, times, retry_after, path_contains))
+            self._faults.append(fault)
+
+    def set_drift(self, kinds: Iterable[DriftKind]) -> None:
+        """From now on, serve the schema drift `kinds` from every emulator (none: no drift).
+
+        `"new_field"` adds a field the API did not send before, `"renamed_field"` renames a
+        required metric, `"numbers_as_strings"` swaps JSON numbers and numeric strings, and
+        `"dash_values"` sends `"-"` for zero metrics. Each emulator app reads its `drift`.
+
+        Raises:
+            ValueError: A kind is not one of those four.
+        """
+        chosen = frozenset(kinds)
+        unknown = sorted(chosen - set(DRIFT_KINDS))
+        if unknown:
+            raise ValueError(f"unknown drift kind `{unknown[0]}`: use {', '.join(DRIFT_KINDS)}")
+        self.drift = chosen
+        for app in (self.shopify, self.meta, self.google, self.tiktok):
+            # Plain attribute assignment, so apps that do not read `drift` yet are unaffected.
+            setattr(app, "drift", chosen)  # noqa: B010
+
+    def delete_order(self, order_id: int) -> None:
+        """Delete a Shopify order: gone from every endpoint and from `business.truth`, with a
+        `destroy` event in `events.json` (see `ShopifyApp.delete_order`)."""
+        self.shopify.delete_order(order_id)
 
     def delete_campaign(self, api: Api, campaign_id: str) -> None:
         """From now on, leave `campaign_id` out of every report of `api`, as after a deletion.
@@ -403,13 +488,15 @@ class EmulatorServer:
                     if fault.remaining <= 0:
                         self._faults.remove(fault)
                     self.faults_served += 1
+                    self.faults_by_kind[fault.kind] += 1
                     return fault
             if self.fault_rate and self._fault_rng.random() < self.fault_rate:
                 # Random transient faults, as a flaky network and busy vendor APIs give:
-                # throttling with a zero wait or a 500, alternating at random.
-                kind: FaultKind = self._fault_rng.choice(("rate_limit", "server_error"))
+                # throttling with a zero wait, a 500 or a hang, drawn at random.
+                kind: FaultKind = self._fault_rng.choice(self.fault_kinds)
                 self.faults_served += 1
-                return Fault(api, kind, 1, 0.0, None)
+                self.faults_by_kind[kind] += 1
+                return Fault(api, kind, 1, 0.0, None, self.timeout_hold)
         return None
 
     def _respond(
@@ -437,6 +524,9 @@ class EmulatorServer:
                 {"error": f"no emulator at {path}; use /shopify, /meta, /google or /tiktok"},
             )
         fault = self._take_fault(api, path)
+        if fault is not None and fault.kind == "timeout":
+            self._stopping.wait(fault.hold)
+            return _timeout_response(api)
         if fault is not None:
             return _fault_response(fault, self.business.config.meta_account_id)
         request = Request(method, path[len(prefix) :], query, headers, origin + prefix, body)
@@ -445,3 +535,13 @@ class EmulatorServer:
         except Exception as exc:
             logger.exception("sandbox %s emulator failed on %s %s", api, method, path)
             return json_response(500, {"errors": f"sandbox emulator bug: {exc!r}"})
+
+
+def _fault_kinds(kinds: Iterable[FaultKind]) -> tuple[FaultKind, ...]:
+    chosen = tuple(dict.fromkeys(kinds))
+    unknown = [k for k in chosen if k not in FAULT_KINDS]
+    if unknown or not chosen:
+        raise ValueError(
+            f"fault kinds must be some of {', '.join(FAULT_KINDS)}, got {list(chosen)}"
+        )
+    return chosen

@@ -1,8 +1,11 @@
-"""Shopify Admin REST API (2024-10) emulator: orders, orders/count, single order, shop.
+"""Shopify Admin API (2024-10) emulator: REST orders, orders/count, single order, shop and
+order destroy events; GraphQL bulk operations over orders.
 
-Follows https://shopify.dev/docs/api/admin-rest/usage/pagination: results in id order, a
+REST follows https://shopify.dev/docs/api/admin-rest/usage/pagination: results in id order, a
 `Link` header with `rel="previous"`/`rel="next"` URLs whose opaque `page_info` carries the
-filters, and only `limit` and `fields` allowed next to `page_info`.
+filters, and only `limit` and `fields` allowed next to `page_info`. GraphQL (`graphql.json`) is
+in `_graphql.py`. `drift` (see `DRIFT_KINDS`) changes the REST order payload the way an API
+change would.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from martlake.sandbox.emulators._http import Request, Response, json_response
+from martlake.sandbox.emulators._shopify_graphql import BulkOperations
 from martlake.sandbox.simulator import Business
 
 SANDBOX_SHOPIFY_TOKEN = "shpat_sandbox_token"
@@ -38,6 +42,17 @@ _PAGE_INFO_COMPANIONS = frozenset({"page_info", "limit", "fields"})
 _ROUTE = re.compile(r"^/admin/api/(?P<version>\d{4}-\d{2}|unstable)/(?P<resource>[\w/]+)\.json$")
 _ORDER = re.compile(r"^orders/(?P<id>\d+)$")
 _STATUSES = ("open", "closed", "cancelled", "any")
+_EVENT_FILTERS = ("filter", "verb", "created_at_min", "created_at_max", "since_id")
+DRIFT_KINDS = frozenset({"new_field", "renamed_field", "numbers_as_strings"})
+"""Drift kinds the Shopify emulator acts on; `dash_values` is not something Shopify does."""
+_INT_FIELDS = frozenset(
+    {"id", "order_id", "order_number", "number", "product_id", "variant_id", "line_item_id",
+     "quantity", "refund_id"}
+)  # fmt: skip
+_MONEY_FIELDS = frozenset(
+    {"price", "total_price", "subtotal_price", "total_tax", "total_discounts", "amount",
+     "total_line_items_price", "subtotal", "total_discount"}
+)  # fmt: skip
 _INVALID_TOKEN = {
     "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
 }
@@ -91,6 +106,47 @@ class ShopifyApp:
         self._prepared = False
         self._selections: dict[tuple[str, ...], list[int]] = {}
         self._partial: dict[frozenset[str], dict[int, bytes]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.drift: frozenset[str] = frozenset()
+        self.bulk = BulkOperations(self)
+
+    def delete_order(self, order_id: int) -> None:
+        """Delete an order: it leaves every endpoint, and a `destroy` event records it.
+
+        Shopify drops deleted orders from `orders.json` and GraphQL; only
+        `events.json?filter=Order&verb=destroy` tells a client they are gone. The event is
+        stamped one second before the business's `as_of`.
+
+        Raises:
+            ConfigError: No visible order has that id.
+        """
+        self.prepare()
+        with self._lock:
+            index = self._index.get(order_id)
+            name = None if index is None else json.loads(self.business.order_json(index))["name"]
+            self.business.delete_order(order_id)
+            at = datetime.fromtimestamp(self.business.as_of.timestamp() - 1, self._tz)
+            event_id = 1_000_000_000 + len(self.events) + 1
+            self.events.append(
+                {
+                    "id": event_id,
+                    "subject_id": order_id,
+                    "created_at": at.isoformat(),
+                    "subject_type": "Order",
+                    "verb": "destroy",
+                    "arguments": [name],
+                    "body": None,
+                    "message": f"Shopify deleted order {name}.",
+                    "author": "Shopify",
+                    "description": f"Shopify deleted order {name}.",
+                    "path": f"/admin/orders/{order_id}",
+                }
+            )
+            self._ids, self._created, self._updated, self._closed = [], [], [], []
+            self._index = {}
+            self._selections.clear()
+            self._partial.clear()
+            self._prepared = False
 
     def prepare(self) -> None:
         """Generate the business and the per-order filter columns (done on first use)."""
@@ -117,17 +173,25 @@ class ShopifyApp:
 
     def handle(self, request: Request) -> Response:
         """Answer one request addressed to `/shopify/...`."""
+        if request.path.startswith(self.bulk.RESULTS_PREFIX):
+            # A signed download URL: like Shopify's storage links, it needs no access token.
+            self.prepare()
+            return self.bulk.download(request)
         match = _ROUTE.match(request.path)
         if match is None:
             return json_response(404, {"errors": "Not Found"})
         if request.headers.get("X-Shopify-Access-Token") != self.token:
             return json_response(401, _INVALID_TOKEN)
+        version, resource = match["version"], match["resource"]
+        self.prepare()
+        if resource == "graphql" and request.method == "POST":
+            return self.bulk.graphql(request, version)
         if request.method != "GET":
             return json_response(406, {"errors": "Not Acceptable"})
-        version, resource = match["version"], match["resource"]
         headers = [("X-Shopify-Shop-Api-Call-Limit", "1/40"), ("X-Shopify-API-Version", version)]
-        self.prepare()
         try:
+            if resource == "events":
+                return self._events(request, version, headers)
             if resource == "orders":
                 return self._orders(request, version, headers)
             if resource == "orders/count":
@@ -155,12 +219,61 @@ class ShopifyApp:
     def _order_bytes(self, index: int, query: dict[str, str]) -> bytes:
         fields = self._fields(query)
         if fields is None:
-            return self.business.order_json(index)
-        cache = self._partial.setdefault(fields, {})
-        data = cache.get(index)
-        if data is None:
-            data = cache[index] = self.business.order_json(index, fields)
+            data = self.business.order_json(index)
+        else:
+            cache = self._partial.setdefault(fields, {})
+            cached = cache.get(index)
+            if cached is None:
+                cached = cache[index] = self.business.order_json(index, fields)
+            data = cached
+        drift = self.drift & DRIFT_KINDS
+        if drift:
+            data = json.dumps(_drifted(json.loads(data), drift), separators=(",", ":")).encode()
         return data
+
+    def _events(self, request: Request, version: str, headers: list[tuple[str, str]]) -> Response:
+        # REST Event resource: newest last here (id order), paged like orders by page_info.
+        query = request.query
+        limit = self._limit(query)
+        if "page_info" in query:
+            extra = sorted(set(query) - _PAGE_INFO_COMPANIONS)
+            if extra:
+                raise _BadRequest(
+                    {k: f"{k} cannot be passed when page_info is present." for k in extra}
+                )
+            cursor = _decode_cursor(query["page_info"])
+            filters = {str(k): str(v) for k, v in cursor["filters"].items()}
+            after = int(cursor["last_id"])
+        else:
+            filters = {name: query[name] for name in _EVENT_FILTERS if query.get(name)}
+            after = self._int(filters, "since_id") if "since_id" in filters else 0
+        selected = []
+        for event in self.events:
+            if event["id"] <= after:
+                continue
+            if "filter" in filters and event["subject_type"] not in filters["filter"].split(","):
+                continue
+            if "verb" in filters and event["verb"] != filters["verb"]:
+                continue
+            stamp = datetime.fromisoformat(event["created_at"]).timestamp()
+            if "created_at_min" in filters and stamp < self._parse_time(
+                "created_at_min", filters["created_at_min"]
+            ):
+                continue
+            if "created_at_max" in filters and stamp > self._parse_time(
+                "created_at_max", filters["created_at_max"]
+            ):
+                continue
+            selected.append(event)
+        page = selected[:limit]
+        if len(selected) > limit:
+            token = _encode_cursor(
+                {"direction": "next", "last_id": page[-1]["id"], "filters": filters}
+            )
+            url = f"{request.base_url}/admin/api/{version}/events.json"
+            params = urlencode({"limit": limit, "page_info": token})
+            headers = [*headers, ("Link", f'<{url}?{params}>; rel="next"')]
+        return json_response(200, {"events": page}, headers)
 
     def _parse_time(self, name: str, value: str) -> float:
         try:
@@ -277,3 +390,32 @@ class ShopifyApp:
         if links:
             headers = [*headers, ("Link", ", ".join(links))]
         return Response(200, body, headers)
+
+
+def _drifted(order: dict[str, Any], drift: frozenset[str]) -> dict[str, Any]:
+    if "new_field" in drift:
+        # A field a later API version adds, unknown to clients built before it.
+        order["sales_channel_handle"] = "online_store"
+    if "renamed_field" in drift:
+        for item in order.get("line_items") or []:
+            if "quantity" in item:
+                item["current_quantity"] = item.pop("quantity")
+    if "numbers_as_strings" in drift:
+        _swap_number_types(order)
+    return order
+
+
+def _swap_number_types(node: Any) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _swap_number_types(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key, value in node.items():
+        if key in _INT_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+            node[key] = str(value)
+        elif key in _MONEY_FIELDS and isinstance(value, str):
+            node[key] = float(value)
+        else:
+            _swap_number_types(value)

@@ -24,7 +24,9 @@ Airbyte TikTok Marketing source and its tests):
   is in-app purchase value, 0 for a web shop.
 
 Reports cover `data_level` AUCTION_AD, AUCTION_ADGROUP, AUCTION_CAMPAIGN and
-AUCTION_ADVERTISER of `report_type` BASIC, without `filtering`.
+AUCTION_ADVERTISER of `report_type` BASIC, without `filtering`. `drift` (see `DRIFT_KINDS`)
+changes the report rows the way an API release would: an unasked metric, `spend` renamed to
+`cost`, numbers as JSON numbers, or `"-"` (TikTok's "no value") for zero metrics.
 """
 
 from __future__ import annotations
@@ -69,6 +71,34 @@ LEVELS: dict[str, tuple[str, tuple[str, ...]]] = {
     "AUCTION_ADVERTISER": ("advertiser_id", ()),
 }
 _PREFIX = f"/open_api/{VERSION}/"
+DRIFT_KINDS = frozenset({"new_field", "renamed_field", "numbers_as_strings", "dash_values"})
+NEW_FIELD = "billed_cost"
+"""The metric every report row gains under `new_field` drift, unasked."""
+
+
+def _number(value: str) -> Any:
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            return value
+
+
+def _drifted(row: dict[str, Any], drift: frozenset[str]) -> dict[str, Any]:
+    metrics = dict(row["metrics"])
+    if "dash_values" in drift:
+        metrics = {
+            k: "-" if k in TIKTOK_METRICS and v in ("0", "0.00") else v for k, v in metrics.items()
+        }
+    if "numbers_as_strings" in drift:
+        metrics = {k: _number(v) if isinstance(v, str) else v for k, v in metrics.items()}
+    if "renamed_field" in drift and "spend" in metrics:
+        metrics["cost"] = metrics.pop("spend")
+    if "new_field" in drift:
+        metrics[NEW_FIELD] = metrics.get("cost", metrics.get("spend", "0.00"))
+    return {"dimensions": row["dimensions"], "metrics": metrics}
 
 
 class _ApiError(Exception):
@@ -130,6 +160,7 @@ class TikTokAdsApp:
     def __init__(self, business: Business, token: str = SANDBOX_TIKTOK_TOKEN) -> None:
         self.business = business
         self.token = token
+        self.drift: frozenset[str] = frozenset()
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._tables: dict[tuple[str, tuple[str, ...], date, date], list[dict[str, Any]]] = {}
@@ -239,15 +270,16 @@ class TikTokAdsApp:
                     )
                 )
         table = self._table(level, tuple(dimensions), since, until)
-        rows = table[(page - 1) * page_size : page * page_size]
+        rows = [
+            {
+                "dimensions": row["dimensions"],
+                "metrics": {name: row["metrics"][name] for name in metrics},
+            }
+            for row in table[(page - 1) * page_size : page * page_size]
+        ]
+        drift = self.drift
         return {
-            "list": [
-                {
-                    "dimensions": row["dimensions"],
-                    "metrics": {name: row["metrics"][name] for name in metrics},
-                }
-                for row in rows
-            ],
+            "list": [_drifted(row, drift) for row in rows] if drift else rows,
             "page_info": {
                 "page": page,
                 "page_size": page_size,

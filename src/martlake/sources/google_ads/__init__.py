@@ -1,4 +1,4 @@
-"""Google Ads API (REST): daily campaign stats for each customer."""
+"""Google Ads API (REST): daily campaign, ad group and ad stats for each customer."""
 
 from martlake.sources.google_ads.source import GoogleAdsSource
 

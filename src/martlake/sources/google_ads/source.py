@@ -1,4 +1,5 @@
-"""Campaign stats by day through `googleAds:searchStream`, re-reading a lookback window."""
+"""Campaign, ad group and ad stats by day through `googleAds:searchStream`, re-reading a
+lookback window."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -44,19 +46,83 @@ CUSTOMER_QUERY = (
     "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone "
     "FROM customer"
 )
-CAMPAIGN_FIELDS = (
-    "customer.id",
-    "campaign.id",
-    "campaign.name",
-    "campaign.status",
-    "campaign.advertising_channel_type",
-    "segments.date",
-    "metrics.cost_micros",
-    "metrics.impressions",
-    "metrics.clicks",
-    "metrics.conversions",
-    "metrics.conversions_value",
+Kind = Literal["id", "text", "date", "int", "double", "money"]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One raw table read with GAQL: `(column, GAQL field, kind, required)` per column."""
+
+    table: str
+    resource: str
+    columns: tuple[tuple[str, str, Kind, bool], ...]
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return ("customer.id", *(name for _, name, _, _ in self.columns))
+
+
+_METRICS: tuple[tuple[str, str, Kind, bool], ...] = (
+    ("impressions", "metrics.impressions", "int", True),
+    ("clicks", "metrics.clicks", "int", True),
+    ("conversions", "metrics.conversions", "double", True),
+    ("conversions_value", "metrics.conversions_value", "double", True),
 )
+_DATE: tuple[str, str, Kind, bool] = ("date", "segments.date", "date", True)
+_CAMPAIGN: tuple[tuple[str, str, Kind, bool], ...] = (
+    ("campaign_id", "campaign.id", "id", True),
+    ("campaign_name", "campaign.name", "text", False),
+)
+_AD_GROUP: tuple[tuple[str, str, Kind, bool], ...] = (
+    ("ad_group_id", "ad_group.id", "id", True),
+    ("ad_group_name", "ad_group.name", "text", False),
+)
+STREAMS = (
+    Stream(
+        "campaign_stats",
+        "campaign",
+        (
+            *_CAMPAIGN,
+            ("campaign_status", "campaign.status", "text", False),
+            ("channel_type", "campaign.advertising_channel_type", "text", False),
+            _DATE,
+            ("cost", "metrics.cost_micros", "money", True),
+            *_METRICS,
+        ),
+    ),
+    # Performance Max campaigns have no ad groups: they are in campaign_stats only.
+    Stream(
+        "ad_group_stats",
+        "ad_group",
+        (
+            *_CAMPAIGN,
+            *_AD_GROUP,
+            ("ad_group_status", "ad_group.status", "text", False),
+            ("ad_group_type", "ad_group.type", "text", False),
+            _DATE,
+            ("cost_micros", "metrics.cost_micros", "int", True),
+            *_METRICS,
+        ),
+    ),
+    Stream(
+        "ad_stats",
+        "ad_group_ad",
+        (
+            *_CAMPAIGN,
+            *_AD_GROUP,
+            ("ad_id", "ad_group_ad.ad.id", "id", True),
+            # Responsive search and shopping ads have no name; Google leaves it out.
+            ("ad_name", "ad_group_ad.ad.name", "text", False),
+            ("ad_type", "ad_group_ad.ad.type", "text", False),
+            ("ad_status", "ad_group_ad.status", "text", False),
+            _DATE,
+            ("cost_micros", "metrics.cost_micros", "int", True),
+            *_METRICS,
+        ),
+    ),
+)
+CAMPAIGN_FIELDS = STREAMS[0].fields
+_MISSING = object()
 _CENT = Decimal("0.01")
 _MICROS = Decimal(1_000_000)
 _TOKEN_MARGIN = 60.0
@@ -77,10 +143,12 @@ _DEVELOPER_TOKEN_ERRORS = {
 
 
 class GoogleAdsSource(Source):
-    """Google Ads campaigns, one row per campaign and day, in each customer's timezone.
+    """Google Ads stats per day in each customer's timezone: campaigns, ad groups and ads.
 
-    Authenticates with an OAuth refresh token (exchanged for an access token at `token_url`)
-    plus a developer token; cost comes as micros and is stored in currency units.
+    Authenticates with an OAuth refresh token (exchanged for an access token at `token_url`,
+    and once more when Google refuses it mid-run) plus a developer token. Campaign cost is
+    stored in currency units; ad group and ad cost stay in micros so they add up exactly.
+    Performance Max campaigns have no ad groups, so they are in `campaign_stats` only.
     """
 
     name = "google_ads"
@@ -100,6 +168,7 @@ class GoogleAdsSource(Source):
         )
         self._access_token: str | None = None
         self._expires_at = 0.0
+        self._warned: set[str] = set()
 
     def close(self) -> None:
         self._http.close()
@@ -109,6 +178,7 @@ class GoogleAdsSource(Source):
             self._customer(customer)
 
     def extract(self, ctx: ExtractContext) -> Iterator[Batch]:
+        self._warned = set()
         for customer in self.settings.customer_ids:
             info = self._customer(customer)
             tz = info.get("timeZone") or "UTC"
@@ -116,9 +186,11 @@ class GoogleAdsSource(Source):
             s = self.settings
             since = first_day(ctx, customer, s.lookback_days, s.start_date, until)
             for window, stop in date_windows(since, until, WINDOW_DAYS):
-                rows = self._search(customer, _campaign_query(window, stop))
-                if rows:
-                    yield Batch("campaign_stats", self._table(rows, customer, info, ctx))
+                # One window row covers every stream, so it follows the last of them.
+                for stream in STREAMS:
+                    rows = self._search(customer, _query(stream, window, stop))
+                    if rows:
+                        yield Batch(stream.table, self._table(stream, rows, customer, info, ctx))
                 yield Batch(
                     "extract_windows",
                     window_table("google_ads", customer, window, stop, ctx.run_id),
@@ -135,12 +207,17 @@ class GoogleAdsSource(Source):
         return info
 
     def _search(self, customer: str, query: str) -> list[dict[str, Any]]:
-        body = self._http.post_json(
-            f"/customers/{customer}/googleAds:searchStream",
-            json={"query": query},
-            headers={**self._headers, "Authorization": f"Bearer {self._token()}"},
-            check=_stream_error,
-        )
+        try:
+            body = self._stream(customer, query)
+        except _AccessTokenRejectedError:
+            # Access tokens live an hour and Google may end one early: refresh once and retry;
+            # a second refusal is a real AuthError.
+            logger.info("google_ads: the access token was refused mid-run; refreshing it")
+            self._access_token = None
+            try:
+                body = self._stream(customer, query)
+            except _AccessTokenRejectedError as exc:
+                raise AuthError(str(exc)) from None
         if not isinstance(body, list):
             raise SourceContractError(
                 f"google_ads: searchStream for customer `{customer}` is not a JSON array: check "
@@ -150,6 +227,14 @@ class GoogleAdsSource(Source):
         for batch in body:
             rows.extend((batch or {}).get("results") or [])
         return rows
+
+    def _stream(self, customer: str, query: str) -> Any:
+        return self._http.post_json(
+            f"/customers/{customer}/googleAds:searchStream",
+            json={"query": query},
+            headers={**self._headers, "Authorization": f"Bearer {self._token()}"},
+            check=_stream_error,
+        )
 
     def _token(self) -> str:
         if self._access_token is not None and time.monotonic() < self._expires_at:
@@ -178,44 +263,48 @@ class GoogleAdsSource(Source):
 
     def _table(
         self,
+        stream: Stream,
         rows: list[dict[str, Any]],
         customer: str,
         info: dict[str, Any],
         ctx: ExtractContext,
     ) -> Any:
+        table = stream.table
+        paths = [
+            (column, _path(name), kind, required) for column, name, kind, required in stream.columns
+        ]
+        expected = _expected(stream.fields)
         cols: dict[str, list[Any]] = defaultdict(list)
-        try:
-            for row in rows:
-                campaign = row["campaign"]
-                metrics = row.get("metrics") or {}
-                cols["customer_id"].append(str((row.get("customer") or {}).get("id") or customer))
-                cols["customer_name"].append(info.get("descriptiveName"))
-                cols["currency_code"].append(info["currencyCode"])
-                cols["time_zone"].append(info.get("timeZone"))
-                cols["date"].append(row["segments"]["date"])
-                cols["campaign_id"].append(str(campaign["id"]))
-                cols["campaign_name"].append(campaign.get("name"))
-                cols["campaign_status"].append(campaign.get("status"))
-                cols["channel_type"].append(campaign.get("advertisingChannelType"))
-                cols["cost"].append(micros_to_money(metrics.get("costMicros")))
-                # int64 metrics arrive as JSON strings (proto3 JSON mapping); zeros are omitted.
-                cols["impressions"].append(int(metrics.get("impressions") or 0))
-                cols["clicks"].append(int(metrics.get("clicks") or 0))
-                cols["conversions"].append(float(metrics.get("conversions") or 0))
-                cols["conversions_value"].append(float(metrics.get("conversionsValue") or 0))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SourceContractError(
-                f"google_ads: a campaign row of customer `{customer}` is missing or mistypes "
-                f"`{exc}`: check api_version"
-            ) from None
-        return build_table(
-            "google_ads",
-            "campaign_stats",
-            SCHEMAS["campaign_stats"],
-            cols,
-            ctx.run_id,
-            datetime.now(UTC),
-        )
+        unknown: set[str] = set()
+        for row in rows:
+            seen = _unknown(row, expected)
+            unknown |= seen
+            cols["customer_id"].append(str((row.get("customer") or {}).get("id") or customer))
+            cols["customer_name"].append(info.get("descriptiveName"))
+            cols["currency_code"].append(info["currencyCode"])
+            cols["time_zone"].append(info.get("timeZone"))
+            for column, path, kind, required in paths:
+                value = _at(row, path)
+                if value is _MISSING:
+                    if required:
+                        raise _missing(table, customer, path, seen)
+                    value = None
+                try:
+                    cols[column].append(_convert(kind, value))
+                except (TypeError, ValueError, InvalidOperation):
+                    raise SourceContractError(
+                        f"google_ads: `{'.'.join(path)}` of a `{table}` row of customer "
+                        f"`{customer}` is `{value!r:.40}`, not a {kind}: the API changed its "
+                        "payload; check api_version in martlake.toml or report it"
+                    ) from None
+        if unknown and table not in self._warned:
+            self._warned.add(table)
+            logger.warning(
+                "google_ads: `%s` rows carry fields martlake does not read, ignored: %s",
+                table,
+                ", ".join(f"`{name}`" for name in sorted(unknown)),
+            )
+        return build_table("google_ads", table, SCHEMAS[table], cols, ctx.run_id, datetime.now(UTC))
 
 
 def micros_to_money(micros: Any) -> str:
@@ -224,14 +313,84 @@ def micros_to_money(micros: Any) -> str:
     >>> micros_to_money("1234565000"), micros_to_money("1234575000"), micros_to_money(None)
     ('1234.56', '1234.58', '0.00')
     """
-    value = Decimal(int(micros or 0)) / _MICROS
+    value = Decimal(int(Decimal(str(micros or 0)))) / _MICROS
     return str(value.quantize(_CENT, rounding=ROUND_HALF_EVEN))
 
 
-def _campaign_query(since: date, until: date) -> str:
+def _query(stream: Stream, since: date, until: date) -> str:
     return (
-        f"SELECT {', '.join(CAMPAIGN_FIELDS)} FROM campaign "
+        f"SELECT {', '.join(stream.fields)} FROM {stream.resource} "
         f"WHERE segments.date BETWEEN '{since.isoformat()}' AND '{until.isoformat()}'"
+    )
+
+
+def _path(field: str) -> tuple[str, ...]:
+    """A GAQL field to its JSON path: `ad_group_ad.ad.id` is `adGroupAd.ad.id`."""
+    return tuple(
+        part.split("_")[0] + "".join(w.title() for w in part.split("_")[1:])
+        for part in field.split(".")
+    )
+
+
+def _expected(fields: tuple[str, ...]) -> frozenset[str]:
+    # What a row may hold: the selected fields and the resourceName of each message.
+    out: set[str] = set()
+    for name in fields:
+        path = _path(name)
+        out.add(".".join(path))
+        for i in range(1, len(path)):
+            out.add(".".join((*path[:i], "resourceName")))
+    return frozenset(out)
+
+
+def _unknown(value: Any, expected: frozenset[str], prefix: str = "") -> set[str]:
+    out: set[str] = set()
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, dict):
+            out |= _unknown(item, expected, f"{name}.")
+        elif name not in expected:
+            out.add(name)
+    return out
+
+
+def _at(row: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = row
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return _MISSING
+        value = value[key]
+    return value
+
+
+def _convert(kind: Kind, value: Any) -> Any:
+    # proto3 JSON sends int64 as strings and doubles as numbers; accept either, and "-" (or
+    # null) as no value rather than zero.
+    if value is None or value == "-":
+        return None
+    if kind == "id":
+        return str(value)
+    if kind == "text" or kind == "date":
+        return value if isinstance(value, str) else str(value)
+    if kind == "int":
+        if isinstance(value, bool):
+            raise TypeError(value)
+        return int(value) if isinstance(value, int) else int(Decimal(str(value)))
+    if kind == "double":
+        if isinstance(value, bool):
+            raise TypeError(value)
+        return float(value)
+    return micros_to_money(value)
+
+
+def _missing(
+    table: str, customer: str, path: tuple[str, ...], unknown: set[str]
+) -> SourceContractError:
+    seen = ", ".join(f"`{name}`" for name in sorted(unknown)) or "none"
+    return SourceContractError(
+        f"google_ads: `{table}` rows of customer `{customer}` lack the required field "
+        f"`{'.'.join(path)}` (unknown fields seen: {seen}): the API changed its payload; check "
+        "api_version in martlake.toml or report it"
     )
 
 
@@ -313,7 +472,8 @@ def _api_error(error: dict[str, Any], status_code: int) -> MartlakeError:
             "`sources.google_ads.customer_ids`"
         )
     if status == "UNAUTHENTICATED" or status_code == 401 or authn:
-        return AuthError(
+        refused = _AccessTokenRejectedError if not authn and auth is None else AuthError
+        return refused(
             f"google_ads: the access token was rejected ({detail}): authorize again with the "
             f"`{SCOPE}` scope and set `sources.google_ads.refresh_token` in {SECRETS_FILE}"
         )
@@ -334,6 +494,10 @@ def _api_error(error: dict[str, Any], status_code: int) -> MartlakeError:
     failure = SourceError(f"google_ads: the API failed ({detail})")
     failure.retryable = transient
     return failure
+
+
+class _AccessTokenRejectedError(AuthError):
+    """The OAuth access token (not the developer token or a customer) was refused."""
 
 
 def _error_codes(error: dict[str, Any]) -> dict[str, str]:

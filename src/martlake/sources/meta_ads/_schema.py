@@ -24,6 +24,7 @@ INSIGHTS = pa.schema(
         ("purchases", pa.int64()),
         ("purchase_value", MONEY),
         ("actions_json", pa.string()),
+        ("attribution_setting", pa.string()),
     ]
 )
 

@@ -1,19 +1,29 @@
-"""Ad-level daily insights, re-reading a lookback window because Meta restates conversions."""
+"""Ad-level daily insights, re-reading a lookback window because Meta restates conversions.
+
+Short windows are read with synchronous GETs; long ones (backfills, the 28-day lookback) through
+async report runs, as Meta recommends for large reports ("Insights API: Asynchronous Jobs").
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 
 from martlake.config import MetaAdsSettings, redact
-from martlake.errors import AuthError, MartlakeError, RateLimitError, SourceContractError
+from martlake.errors import (
+    AuthError,
+    MartlakeError,
+    RateLimitError,
+    SourceContractError,
+    SourceError,
+)
 from martlake.sources._http import HttpClient
 from martlake.sources.base import (
     Batch,
@@ -44,14 +54,32 @@ FIELDS = (
     "clicks",
     "actions",
     "action_values",
+    "attribution_setting",
 )
+KNOWN_KEYS = frozenset((*FIELDS, "date_start", "date_stop"))
 # Pixel purchases when the account reports them, else the generic `purchase` action; never both,
 # since Meta reports the same conversion under both types.
 PURCHASE_ACTIONS = ("offsite_conversion.fb_pixel_purchase", "purchase", "omni_purchase")
 WINDOW_DAYS = 31
+ASYNC_AFTER_DAYS = 7
+"""In `async_reports = "auto"`, windows longer than this go through async report runs."""
+MAX_POLL_WAIT = 30.0
+JOB_COMPLETED = "Job Completed"
+JOB_FAILURES = ("Job Failed", "Job Skipped")
 # https://developers.facebook.com/docs/graph-api/guides/error-handling
 _AUTH_CODES = {190, 102, 200, 10, 272}
-_THROTTLE_CODES = {4, 17, 32, 613, 80000, 80003, 80004}
+# https://developers.facebook.com/docs/graph-api/overview/rate-limiting: app (4), user (17),
+# page (32), API (613) limits and the business use case codes 800xx.
+_THROTTLE_CODES = {4, 17, 32, 613, *range(80000, 80015)}
+_BLANK = (None, "", "-")
+_COMPACT = (",", ":")
+_ENCODE = json.JSONEncoder(separators=_COMPACT).encode
+
+
+class _TooMuchDataError(SourceError):
+    """Meta refuses a synchronous report as too large; an async report run can build it."""
+
+    retryable = False
 
 
 class MetaAdsSource(Source):
@@ -72,6 +100,7 @@ class MetaAdsSource(Source):
             map_error=_map_error,
             **http,
         )
+        self._new_fields_seen: set[str] = set()
 
     @property
     def account_ids(self) -> list[str]:
@@ -96,14 +125,45 @@ class MetaAdsSource(Source):
         return body
 
     def extract(self, ctx: ExtractContext) -> Iterator[Batch]:
+        self._new_fields_seen = set()
         for account in self.account_ids:
             info = self._account(account)
             tz = info.get("timezone_name") or "UTC"
-            until = ctx.end_date or datetime.now(ZoneInfo(tz)).date()
+            try:
+                zone = ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise SourceContractError(
+                    f"meta_ads: account `act_{account}` reports timezone `{tz}`, which is not an "
+                    "IANA zone: check api_version, or report it"
+                ) from None
+            # Meta reports days in the account's timezone, so "today" is the account's today.
+            until = ctx.end_date or datetime.now(zone).date()
             s = self.settings
             since = first_day(ctx, account, s.lookback_days, s.start_date, until)
             for window, stop in date_windows(since, until, WINDOW_DAYS):
                 yield from self._window(account, info, tz, window, stop, ctx)
+
+    def _params(self, since: date, until: date) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "level": "ad",
+            "time_increment": 1,
+            "time_range": json.dumps(
+                {"since": since.isoformat(), "until": until.isoformat()}, separators=_COMPACT
+            ),
+            "fields": ",".join(FIELDS),
+            "action_breakdowns": json.dumps(["action_type"], separators=_COMPACT),
+            "use_unified_attribution_setting": "true",
+            "limit": self.settings.page_size,
+        }
+        if self.settings.attribution_windows:
+            params["action_attribution_windows"] = json.dumps(
+                self.settings.attribution_windows, separators=_COMPACT
+            )
+        return params
+
+    def _use_async(self, since: date, until: date) -> bool:
+        mode = self.settings.async_reports
+        return mode == "always" or (mode == "auto" and (until - since).days + 1 > ASYNC_AFTER_DAYS)
 
     def _window(
         self,
@@ -114,26 +174,126 @@ class MetaAdsSource(Source):
         until: date,
         ctx: ExtractContext,
     ) -> Iterator[Batch]:
-        params: dict[str, Any] | None = {
-            "level": "ad",
-            "time_increment": 1,
-            "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()}),
-            "fields": ",".join(FIELDS),
-            "limit": self.settings.page_size,
-        }
-        url: str | None = f"/act_{account}/insights"
-        while url is not None:
-            body = self._http.get_json(url, params=params)
+        params = self._params(since, until)
+        if self._use_async(since, until):
+            pages = self._async_pages(account, params, since, until)
+        else:
+            pages = self._pages(account, f"/act_{account}/insights", params)
+            if self.settings.async_reports == "auto":
+                pages = self._or_async(pages, account, params, since, until)
+        for rows in pages:
+            if rows:
+                yield Batch("insights", self._table(rows, account, info, tz, ctx))
+        yield Batch("extract_windows", window_table("meta_ads", account, since, until, ctx.run_id))
+
+    def _pages(
+        self, account: str, url: str, params: dict[str, Any] | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Every page of an insights edge, following `paging.next`."""
+        next_url: str | None = url
+        while next_url is not None:
+            body = self._http.get_json(next_url, params=params)
             rows = body.get("data") if isinstance(body, dict) else None
             if not isinstance(rows, list):
                 raise SourceContractError(
                     f"meta_ads: insights for `act_{account}` have no `data` list: check api_version"
                 )
-            if rows:
-                yield Batch("insights", self._table(rows, account, info, tz, ctx))
-            url = (body.get("paging") or {}).get("next")
+            yield rows
+            next_url = (body.get("paging") or {}).get("next")
             params = None
-        yield Batch("extract_windows", window_table("meta_ads", account, since, until, ctx.run_id))
+
+    def _or_async(
+        self,
+        pages: Iterator[list[dict[str, Any]]],
+        account: str,
+        params: dict[str, Any],
+        since: date,
+        until: date,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Sync pages, or the async report run's when Meta finds the window too large."""
+        started = False
+        try:
+            for rows in pages:
+                yield rows
+                started = True
+        except _TooMuchDataError:
+            if started:
+                raise
+            logger.info(
+                "meta_ads: `act_%s` %s..%s is too large to read synchronously; using an async "
+                "report run",
+                account,
+                since,
+                until,
+            )
+            yield from self._async_pages(account, params, since, until)
+
+    def _async_pages(
+        self, account: str, params: dict[str, Any], since: date, until: date
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Pages of an async report run, created again when Meta fails or skips it."""
+        s = self.settings
+        where = f"`act_{account}` {since}..{until}"
+        status = ""
+        for attempt in range(s.async_retries + 1):
+            body = self._http.post_json(
+                f"/act_{account}/insights", data={k: str(v) for k, v in params.items()}
+            )
+            run_id = body.get("report_run_id") if isinstance(body, dict) else None
+            if not run_id:
+                raise SourceContractError(
+                    f"meta_ads: creating the async insights report of {where} returned no "
+                    "`report_run_id`: check api_version, or set "
+                    '`sources.meta_ads.async_reports = "never"`'
+                )
+            status = self._await_run(str(run_id), where)
+            if status == JOB_COMPLETED:
+                yield from self._pages(account, f"/{run_id}/insights", {"limit": s.page_size})
+                return
+            logger.warning(
+                "meta_ads: async report run %s of %s ended `%s`; creating it again (%d of %d)",
+                run_id,
+                where,
+                status,
+                attempt + 1,
+                s.async_retries,
+            )
+        raise SourceError(
+            f"meta_ads: the async insights report of {where} ended `{status}` "
+            f"{s.async_retries + 1} times: Meta could not build it; retry later, or set "
+            '`sources.meta_ads.async_reports = "never"`'
+        )
+
+    def _await_run(self, run_id: str, where: str) -> str:
+        """Poll a report run with a growing wait until it completes, fails or times out."""
+        s = self.settings
+        deadline = time.monotonic() + s.async_timeout
+        wait = 0.0
+        while True:
+            time.sleep(wait)
+            body = self._http.get_json(
+                f"/{run_id}", params={"fields": "async_status,async_percent_completion"}
+            )
+            status = body.get("async_status") if isinstance(body, dict) else None
+            if not isinstance(status, str):
+                raise SourceContractError(
+                    f"meta_ads: report run `{run_id}` of {where} has no `async_status`: "
+                    "check api_version"
+                )
+            percent = body.get("async_percent_completion")
+            # Meta: a run is done when the status is `Job Completed` and the percentage 100.
+            if status == JOB_COMPLETED and percent in (None, 100, "100"):
+                return status
+            if status in JOB_FAILURES:
+                return status
+            if time.monotonic() >= deadline:
+                raise SourceError(
+                    f"meta_ads: async report run `{run_id}` of {where} is still `{status}` "
+                    f"({percent}%) after {s.async_timeout:g}s: raise "
+                    "`sources.meta_ads.async_timeout`, or retry later"
+                )
+            wait = min(max(wait * 2, s.async_poll_interval), MAX_POLL_WAIT)
+            wait = min(wait, max(0.0, deadline - time.monotonic()))
 
     def _table(
         self,
@@ -143,72 +303,131 @@ class MetaAdsSource(Source):
         tz: str,
         ctx: ExtractContext,
     ) -> Any:
-        cols: dict[str, list[Any]] = defaultdict(list)
+        unknown: set[str] = set().union(*rows) - KNOWN_KEYS
         try:
-            for row in rows:
-                cols["account_id"].append(str(row.get("account_id") or account))
-                cols["account_name"].append(row.get("account_name") or info.get("name"))
-                cols["account_currency"].append(row.get("account_currency") or info["currency"])
-                cols["account_timezone"].append(tz)
-                cols["date_start"].append(row["date_start"])
-                cols["date_stop"].append(row.get("date_stop") or row["date_start"])
-                for col in ("campaign_id", "campaign_name", "adset_id", "adset_name"):
-                    cols[col].append(row.get(col))
-                cols["ad_id"].append(row["ad_id"])
-                cols["ad_name"].append(row.get("ad_name"))
-                cols["spend"].append(_number(row.get("spend")) or "0")
-                cols["impressions"].append(int(_number(row.get("impressions")) or 0))
-                cols["clicks"].append(int(_number(row.get("clicks")) or 0))
-                actions = row.get("actions")
-                purchases = _purchase(actions)
-                cols["purchases"].append(int(float(purchases)) if purchases else 0)
-                cols["purchase_value"].append(_purchase(row.get("action_values")) or "0")
-                cols["actions_json"].append(json.dumps(actions) if actions else None)
-        except (KeyError, TypeError, ValueError) as exc:
+            cols = _columns(rows, account, info, tz)
+        except KeyError as exc:
+            field = exc.args[0] if exc.args else "?"
+            seen = ", ".join(f"`{f}`" for f in sorted(unknown))
             raise SourceContractError(
-                f"meta_ads: an insights row of `act_{account}` is missing or mistypes `{exc}`: "
-                "check api_version"
+                f"meta_ads: `insights` rows of `act_{account}` lack the required field `{field}`"
+                f"{f' (new fields seen: {seen})' if seen else ''}: the API changed its payload; "
+                "check `api_version` in martlake.toml, or report it"
             ) from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise SourceContractError(
+                f"meta_ads: an `insights` row of `act_{account}` mistypes a field ({exc}): "
+                "check `api_version` in martlake.toml, or report it"
+            ) from None
+        if unknown - self._new_fields_seen:
+            if not self._new_fields_seen:
+                logger.warning(
+                    "meta_ads: `insights` rows carry fields martlake does not read: %s; loading "
+                    "the known ones",
+                    ", ".join(f"`{f}`" for f in sorted(unknown)),
+                )
+            self._new_fields_seen |= unknown
         return build_table(
             "meta_ads", "insights", SCHEMAS["insights"], cols, ctx.run_id, datetime.now(UTC)
         )
 
 
-def _number(value: Any) -> str | None:
-    if value is None or value in ("", "-"):
-        return None
-    return str(value)
+def _columns(
+    rows: list[dict[str, Any]], account: str, info: dict[str, Any], tz: str
+) -> dict[str, list[Any]]:
+    """Column lists of one page; `KeyError` names a missing required field (`date_start`,
+    `ad_id`, `spend`, `impressions`, `clicks`): Meta always sends them, so a missing one is an
+    API change, never a zero."""
+    name, currency = info.get("name"), info["currency"]
+    starts = [r["date_start"] for r in rows]
+    ad_ids = [str(r["ad_id"]) for r in rows]
+    spend = [None if (v := r["spend"]) in _BLANK else str(v) for r in rows]
+    impressions = _integers(rows, "impressions")
+    clicks = _integers(rows, "clicks")
+    return {
+        "account_id": [str(r.get("account_id") or account) for r in rows],
+        "account_name": [r.get("account_name") or name for r in rows],
+        "account_currency": [r.get("account_currency") or currency for r in rows],
+        "account_timezone": [tz] * len(rows),
+        "date_start": starts,
+        "date_stop": [r.get("date_stop") or r["date_start"] for r in rows],
+        "campaign_id": [None if (v := r.get("campaign_id")) is None else str(v) for r in rows],
+        "campaign_name": [r.get("campaign_name") for r in rows],
+        "adset_id": [None if (v := r.get("adset_id")) is None else str(v) for r in rows],
+        "adset_name": [r.get("adset_name") for r in rows],
+        "ad_id": ad_ids,
+        "ad_name": [r.get("ad_name") for r in rows],
+        "spend": spend,
+        "impressions": impressions,
+        "clicks": clicks,
+        "purchases": [_count(_purchase(r.get("actions"))) for r in rows],
+        "purchase_value": [_purchase(r.get("action_values")) or "0" for r in rows],
+        "actions_json": [_ENCODE(a) if (a := r.get("actions")) else None for r in rows],
+        "attribution_setting": [r.get("attribution_setting") for r in rows],
+    }
+
+
+class _MistypedError(ValueError):
+    def __init__(self, field: str, value: Any) -> None:
+        super().__init__(f"`{field}` is `{str(value)[:40]}`, not a whole number")
+
+
+def _integers(rows: list[dict[str, Any]], field: str) -> list[int | None]:
+    try:
+        return [None if (v := r[field]) in _BLANK else int(v) for r in rows]
+    except (TypeError, ValueError):
+        bad = next(r[field] for r in rows if not _is_integer(r[field]))
+        raise _MistypedError(field, bad) from None
+
+
+def _is_integer(value: Any) -> bool:
+    try:
+        int(value)
+    except (TypeError, ValueError):
+        return value in _BLANK
+    return True
+
+
+def _count(value: str | None) -> int:
+    return int(float(value)) if value else 0
 
 
 def _purchase(actions: Any) -> str | None:
+    """The `value` of the purchase action (the ad set's attribution setting), as text."""
     if not actions:
         return None
-    by_type = {a.get("action_type"): a.get("value") for a in actions if isinstance(a, dict)}
+    by_type = {a.get("action_type"): a.get("value") for a in actions}
     for action_type in PURCHASE_ACTIONS:
         if action_type in by_type:
-            return _number(by_type[action_type])
+            value = by_type[action_type]
+            return None if value in _BLANK else str(value)
     return None
 
 
 def _regain_seconds(response: httpx.Response) -> float | None:
-    """Wait Meta announces in `x-business-use-case-usage` (minutes), or None for backoff.
+    """The wait Meta announces with a throttling error, or None for exponential backoff.
 
-    See Meta's "Rate Limiting" guide: the header maps each business id to a list of usages,
-    each with `estimated_time_to_regain_access` in minutes.
+    Meta's "Rate Limiting" guide: `x-business-use-case-usage` maps each business object id to
+    usages with `estimated_time_to_regain_access` in minutes; `x-ad-account-usage` has
+    `reset_time_duration` in seconds; `x-app-usage` only reports percentages (no wait).
     """
-    raw = response.headers.get("x-business-use-case-usage")
-    if not raw:
-        return None
+    waits: list[float] = []
     try:
-        usage = json.loads(raw)
-        minutes = max(
-            float(entry.get("estimated_time_to_regain_access") or 0)
-            for entries in usage.values()
-            for entry in entries
-        )
+        raw = response.headers.get("x-business-use-case-usage")
+        if raw:
+            usage = json.loads(raw)
+            waits += [
+                float(entry.get("estimated_time_to_regain_access") or 0) * 60
+                for entries in usage.values()
+                for entry in entries
+            ]
+        raw = response.headers.get("x-ad-account-usage")
+        if raw:
+            waits.append(float(json.loads(raw).get("reset_time_duration") or 0))
     except (ValueError, TypeError, AttributeError):
         return None
-    return minutes * 60 if minutes > 0 else None
+    wait = max(waits, default=0.0)
+    return wait if wait > 0 else None
 
 
 def _map_error(response: httpx.Response) -> MartlakeError | None:
@@ -228,9 +447,18 @@ def _map_error(response: httpx.Response) -> MartlakeError | None:
         return RateLimitError(
             f"meta_ads: throttled (code {code}: {message})", retry_after=_regain_seconds(response)
         )
+    if code == 1 and "reduce the amount of data" in message.lower():
+        return _TooMuchDataError(
+            f"meta_ads: Meta refused a synchronous report as too large (code 1: {message}): "
+            'set `sources.meta_ads.async_reports = "auto"` (or "always") in martlake.toml'
+        )
     if code == 100:
         return SourceContractError(
             f"meta_ads: the API refused the request (code 100: {message}): check "
             "`sources.meta_ads.account_ids` and api_version in martlake.toml"
         )
+    if error.get("is_transient"):
+        transient = SourceError(f"meta_ads: transient Graph error (code {code}: {message})")
+        transient.retryable = True
+        return transient
     return None

@@ -1,4 +1,9 @@
-"""Raw tables written by the Shopify source."""
+"""Raw tables written by the Shopify source.
+
+Money columns are in the shop currency (`*_set.shop_money` when the API sends it), except
+`total_price_presentment` (in `presentment_currency`) and `refund_transactions.amount` (in the
+transaction's own `currency`, the one the customer paid in).
+"""
 
 import pyarrow as pa
 
@@ -34,6 +39,7 @@ ORDERS = pa.schema(
         ("test", pa.bool_()),
         ("shop_domain", pa.string()),
         ("shop_timezone", pa.string()),
+        ("total_price_presentment", MONEY),
     ]
 )
 
@@ -67,4 +73,35 @@ REFUND_LINES = pa.schema(
     ]
 )
 
-SCHEMAS = {"orders": ORDERS, "order_lines": ORDER_LINES, "refund_lines": REFUND_LINES}
+REFUND_TRANSACTIONS = pa.schema(
+    [
+        ("id", pa.int64()),
+        ("refund_id", pa.int64()),
+        ("order_id", pa.int64()),
+        ("kind", pa.string()),
+        ("status", pa.string()),
+        ("gateway", pa.string()),
+        ("amount", MONEY),
+        ("currency", pa.string()),
+        ("processed_at", TIMESTAMP),
+        ("created_at", TIMESTAMP),
+        ("shop_domain", pa.string()),
+    ]
+)
+
+DELETED_ORDERS = pa.schema(
+    [
+        ("order_id", pa.int64()),
+        ("deleted_at", TIMESTAMP),
+        ("event_id", pa.int64()),
+        ("shop_domain", pa.string()),
+    ]
+)
+
+SCHEMAS = {
+    "orders": ORDERS,
+    "order_lines": ORDER_LINES,
+    "refund_lines": REFUND_LINES,
+    "refund_transactions": REFUND_TRANSACTIONS,
+    "deleted_orders": DELETED_ORDERS,
+}

@@ -1,11 +1,12 @@
-"""Orders from the Admin REST API, incremental on `updated_at`, paged by `page_info`."""
+"""Orders from the Admin API: a GraphQL bulk operation for backfills, then REST increments on
+`updated_at` paged by `page_info`; deleted orders from the `destroy` events."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from time import sleep
@@ -17,8 +18,9 @@ import httpx
 from martlake.config import ShopifySettings, redact
 from martlake.errors import AuthError, MartlakeError, RateLimitError, SourceContractError
 from martlake.privacy import hash_email, hash_phone
-from martlake.sources._http import HttpClient
+from martlake.sources._http import DEFAULT_BACKOFF, DEFAULT_MAX_ATTEMPTS, HttpClient
 from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
+from martlake.sources.shopify._bulk import BulkReader, line_items_total
 from martlake.sources.shopify._schema import SCHEMAS
 
 logger = logging.getLogger(__name__)
@@ -28,13 +30,59 @@ _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 # calls (more on Plus) that drains at 2 calls/s; each answer reports `used/size`.
 LEAK_PER_SECOND = 2.0
 HEADROOM = 4
+REFETCH_BATCH = 250
+"""Orders re-read per `orders.json?ids=` call for their refunds (REST's maximum `limit`)."""
+
+# Fields of the REST Order and LineItem resources (2024-10). Anything else is new: loaded as
+# before, and named once per run in a warning so an API change is noticed.
+KNOWN_FIELDS: dict[str, frozenset[str]] = {
+    "orders": frozenset(
+        """id admin_graphql_api_id app_id browser_ip buyer_accepts_marketing cancel_reason
+        cancelled_at cart_token checkout_id checkout_token client_details closed_at company
+        confirmation_number confirmed contact_email created_at currency current_subtotal_price
+        current_subtotal_price_set current_total_additional_fees_set current_total_discounts
+        current_total_discounts_set current_total_duties_set current_total_price
+        current_total_price_set current_total_tax current_total_tax_set customer_locale
+        device_id discount_codes duties_included email estimated_taxes financial_status
+        fulfillment_status landing_site landing_site_ref location_id
+        merchant_business_entity_id merchant_of_record_app_id name note note_attributes number
+        order_number order_status_url original_total_additional_fees_set
+        original_total_duties_set payment_gateway_names phone po_number presentment_currency
+        processed_at reference referring_site source_identifier source_name source_url
+        subtotal_price subtotal_price_set tags tax_exempt tax_lines taxes_included test token
+        total_cash_rounding_payment_adjustment_set total_cash_rounding_refund_adjustment_set
+        total_discounts total_discounts_set total_line_items_price total_line_items_price_set
+        total_outstanding total_price total_price_set total_shipping_price_set total_tax
+        total_tax_set total_tip_received total_weight updated_at user_id billing_address
+        customer discount_applications fulfillments line_items payment_terms refunds
+        shipping_address shipping_lines""".split()
+    ),
+    "order_lines": frozenset(
+        """id admin_graphql_api_id attributed_staffs current_quantity fulfillable_quantity
+        fulfillment_service fulfillment_status gift_card grams name price price_set
+        product_exists product_id properties quantity requires_shipping sku taxable title
+        total_discount total_discount_set variant_id variant_inventory_management
+        variant_title vendor tax_lines duties discount_allocations origin_location
+        destination_location sales_line_item_group_id""".split()
+    ),
+}
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "orders": ("id", "created_at", "updated_at", "line_items"),
+    "order_lines": ("id", "quantity", "price"),
+    "refund_lines": ("id", "quantity", "subtotal"),
+    "refund_transactions": ("id", "amount"),
+    "deleted_orders": ("id", "subject_id", "created_at"),
+}
 
 
 class ShopifySource(Source):
-    """Shopify orders (with line items, refunds and the customer, PII hashed).
+    """Shopify orders (with line items, refunds, refund transactions and the customer, PII
+    hashed) and deleted orders.
 
-    Each run asks for orders with `updated_at >= watermark - lookback_days`, so edits and refunds
-    on older orders are picked up; the raw zone keeps every version.
+    A backfill (no watermark yet, `full_refresh` or a `start_date`) reads orders with one
+    GraphQL bulk operation (`bulk = "auto"`); later runs ask REST for orders with
+    `updated_at >= watermark - lookback_days`, so edits and refunds on older orders are picked
+    up; the raw zone keeps every version. Money lands in the shop currency.
     """
 
     name = "shopify"
@@ -46,6 +94,7 @@ class ShopifySource(Source):
         token = settings.access_token.get_secret_value() if settings.access_token else ""
         base = settings.base_url or f"https://{settings.shop}"
         self._api = f"/admin/api/{settings.api_version}"
+        http.setdefault("timeout", getattr(settings, "timeout_seconds", 60.0))
         self._http = HttpClient(
             "shopify",
             base.rstrip("/"),
@@ -53,6 +102,11 @@ class ShopifySource(Source):
             map_error=_map_error,
             **http,
         )
+        self._warned: set[str] = set()
+        self._retry = {
+            "attempts": int(http.get("max_attempts", DEFAULT_MAX_ATTEMPTS)),
+            "backoff": float(http.get("backoff", DEFAULT_BACKOFF)),
+        }
 
     def close(self) -> None:
         self._http.close()
@@ -68,36 +122,124 @@ class ShopifySource(Source):
         return shop
 
     def extract(self, ctx: ExtractContext) -> Iterator[Batch]:
+        self._warned = set()
         shop = self._shop()
         timezone = shop.get("iana_timezone") or "UTC"
-        params: dict[str, Any] | None = {"status": "any", "limit": self.settings.page_size}
         zone = ZoneInfo(timezone)
         since = self._since(ctx, zone)
-        if since is not None and params is not None:
-            params["updated_at_min"] = since.isoformat()
-        if ctx.end_date is not None and params is not None:
+        until = None
+        if ctx.end_date is not None:
             # Bounding by updated_at (not created_at) keeps a backfill from loading orders
             # updated after end_date, which would move the watermark past unread orders.
             end = datetime.combine(ctx.end_date + timedelta(days=1), time.min, zone)
-            params["updated_at_max"] = (end - timedelta(seconds=1)).isoformat()
-        url: str | None = f"{self._api}/orders.json"
+            until = end - timedelta(seconds=1)
+        if self._bulk(ctx):
+            yield from self._bulk_orders(since, until, timezone, ctx)
+        else:
+            yield from self._rest_orders(since, until, timezone, ctx)
+        yield from self._deleted_orders(since, ctx)
+
+    def _bulk(self, ctx: ExtractContext) -> bool:
+        mode = self.settings.bulk
+        if mode != "auto":
+            return mode == "always"
+        watermark = None if ctx.full_refresh else ctx.watermarks.get(self.settings.shop)
+        return ctx.start_date is not None or watermark is None
+
+    def _rest_orders(
+        self, since: datetime | None, until: datetime | None, timezone: str, ctx: ExtractContext
+    ) -> Iterator[Batch]:
+        params: dict[str, Any] = {"status": "any", "limit": self.settings.page_size}
+        if since is not None:
+            params["updated_at_min"] = since.isoformat()
+        if until is not None:
+            params["updated_at_max"] = until.isoformat()
         pages = 0
+        for orders in self._pages(f"{self._api}/orders.json", params, "orders"):
+            pages += 1
+            if orders:
+                yield from self._page_to_batches(orders, timezone, ctx)
+        logger.debug("shopify: %d pages since %s", pages, since)
+
+    def _pages(
+        self, url: str | None, params: dict[str, Any] | None, key: str
+    ) -> Iterator[list[dict[str, Any]]]:
         while url is not None:
             response = self._http.get(url, params=params)
             _pace(response)
             try:
-                orders = response.json()["orders"]
+                items = response.json()[key]
+                if not isinstance(items, list):
+                    raise TypeError(key)
             except (ValueError, KeyError, TypeError):
                 raise SourceContractError(
-                    f"shopify: `{redact(str(response.url))}` returned no `orders` list: check "
+                    f"shopify: `{redact(str(response.url))}` returned no `{key}` list: check "
                     "api_version in martlake.toml"
                 ) from None
-            pages += 1
-            if orders:
-                yield from self._page_to_batches(orders, timezone, ctx)
+            yield items
             # The next link carries page_info and limit; Shopify refuses other filters beside it.
             url, params = _next_page(response), None
-        logger.debug("shopify: %d pages since %s", pages, since)
+
+    def _bulk_orders(
+        self, since: datetime | None, until: datetime | None, timezone: str, ctx: ExtractContext
+    ) -> Iterator[Batch]:
+        reader = BulkReader(
+            self._http,
+            self._api,
+            poll_seconds=self.settings.bulk_poll_seconds,
+            timeout_seconds=self.settings.bulk_timeout_seconds,
+            attempts=int(self._retry["attempts"]),
+            backoff=self._retry["backoff"],
+        )
+        for chunk in reader.orders(since, until, chunk=max(self.settings.page_size, 250) * 4):
+            for order in chunk:
+                order["total_line_items_price"] = line_items_total(order)
+            refunded = [o for o in chunk if o["refunds"]]
+            for start in range(0, len(refunded), REFETCH_BATCH):
+                part = refunded[start : start + REFETCH_BATCH]
+                self._attach_refunds(part)
+            yield from self._page_to_batches(chunk, timezone, ctx)
+
+    def _attach_refunds(self, orders: list[dict[str, Any]]) -> None:
+        by_id = {order["id"]: order for order in orders}
+        params = {
+            "ids": ",".join(str(i) for i in by_id),
+            "status": "any",
+            "fields": "id,refunds",
+            "limit": REFETCH_BATCH,
+        }
+        seen = set()
+        for page in self._pages(f"{self._api}/orders.json", params, "orders"):
+            for fetched in page:
+                oid = _int(fetched.get("id"), "orders", "id")
+                if oid in by_id:
+                    by_id[oid]["refunds"] = fetched.get("refunds") or []
+                    seen.add(oid)
+        for oid in set(by_id) - seen:
+            # Deleted between the bulk operation and now; its destroy event removes it.
+            by_id[oid]["refunds"] = []
+
+    def _deleted_orders(self, since: datetime | None, ctx: ExtractContext) -> Iterator[Batch]:
+        params: dict[str, Any] = {"filter": "Order", "verb": "destroy", "limit": 250}
+        if since is not None:
+            params["created_at_min"] = since.isoformat()
+        cols: dict[str, list[Any]] = defaultdict(list)
+        for events in self._pages(f"{self._api}/events.json", params, "events"):
+            for event in events:
+                _require(event, "deleted_orders")
+                if event.get("subject_type", "Order") != "Order":
+                    continue
+                cols["order_id"].append(_int(event["subject_id"], "deleted_orders", "subject_id"))
+                cols["deleted_at"].append(event["created_at"])
+                cols["event_id"].append(_int(event["id"], "deleted_orders", "id"))
+                cols["shop_domain"].append(self.settings.shop)
+        if cols:
+            yield Batch(
+                "deleted_orders",
+                build_table(
+                    "shopify", "deleted_orders", SCHEMAS["deleted_orders"], cols, ctx.run_id
+                ),
+            )
 
     def _since(self, ctx: ExtractContext, zone: ZoneInfo) -> datetime | None:
         if ctx.start_date is not None:
@@ -109,26 +251,51 @@ class ShopifySource(Source):
             return datetime.combine(self.settings.start_date, time.min, zone)
         return None
 
+    def _warn_new(self, table: str, objects: Iterable[dict[str, Any]]) -> None:
+        if table in self._warned:
+            return
+        known = KNOWN_FIELDS[table]
+        new = sorted({key for obj in objects for key in obj} - known)
+        if new:
+            self._warned.add(table)
+            logger.warning(
+                "shopify: %s carry fields martlake does not know: %s (loaded as before; "
+                "check the Admin API release notes)",
+                table,
+                ", ".join(f"`{name}`" for name in new),
+            )
+
     def _page_to_batches(
         self, orders: list[dict[str, Any]], timezone: str, ctx: ExtractContext
     ) -> Iterator[Batch]:
         shop = self.settings.shop
         country = ctx.privacy.default_phone_country_code
+        items = [item for order in orders for item in order.get("line_items") or []]
+        for order in orders:
+            _require(order, "orders")
+        for item in items:
+            _require(item, "order_lines")
+        self._warn_new("orders", orders)
+        self._warn_new("order_lines", items)
         o: dict[str, list[Any]] = defaultdict(list)
         lines: dict[str, list[Any]] = defaultdict(list)
         refunds: dict[str, list[Any]] = defaultdict(list)
+        transactions: dict[str, list[Any]] = defaultdict(list)
         try:
             for order in orders:
-                oid = order["id"]
+                oid = _int(order["id"], "orders", "id")
                 customer = order.get("customer") or {}
                 address = order.get("shipping_address") or {}
                 o["id"].append(oid)
                 o["name"].append(order.get("name"))
-                o["order_number"].append(order.get("order_number"))
+                o["order_number"].append(_int(order.get("order_number"), "orders", "order_number"))
                 for col in ("created_at", "updated_at", "processed_at", "cancelled_at"):
                     o[col].append(order.get(col))
-                for col in ("financial_status", "currency", "presentment_currency", "source_name"):
+                for col in ("financial_status", "currency", "source_name"):
                     o[col].append(order.get(col))
+                currency = order.get("currency")
+                presented = order.get("presentment_currency") or currency
+                o["presentment_currency"].append(presented)
                 for col in (
                     "total_line_items_price",
                     "total_discounts",
@@ -136,9 +303,10 @@ class ShopifySource(Source):
                     "total_tax",
                     "total_price",
                 ):
-                    o[col].append(_money(order.get(col)))
+                    o[col].append(_shop_money(order, col))
+                o["total_price_presentment"].append(_presentment_total(order, presented, currency))
                 o["total_shipping"].append(_shipping(order))
-                o["customer_id"].append(customer.get("id"))
+                o["customer_id"].append(_int(customer.get("id"), "orders", "customer.id"))
                 o["email_hash"].append(hash_email(order.get("email") or customer.get("email")))
                 phone = order.get("phone") or customer.get("phone")
                 o["phone_hash"].append(hash_phone(phone, country))
@@ -152,41 +320,118 @@ class ShopifySource(Source):
                 o["shop_domain"].append(shop)
                 o["shop_timezone"].append(timezone)
                 for item in order.get("line_items") or []:
-                    lines["id"].append(item["id"])
+                    lines["id"].append(_int(item["id"], "order_lines", "id"))
                     lines["order_id"].append(oid)
-                    for col in ("product_id", "variant_id", "sku", "title", "variant_title"):
+                    for col in ("product_id", "variant_id"):
+                        lines[col].append(_int(item.get(col), "order_lines", col))
+                    for col in ("sku", "title", "variant_title"):
                         lines[col].append(item.get(col))
-                    lines["quantity"].append(item.get("quantity"))
-                    lines["price"].append(_money(item.get("price")))
+                    lines["quantity"].append(_int(item["quantity"], "order_lines", "quantity"))
+                    lines["price"].append(_shop_money(item, "price"))
                     lines["discount"].append(_allocated(item))
                     lines["shop_domain"].append(shop)
                 for refund in order.get("refunds") or []:
+                    refund_id = _int(refund["id"], "refund_lines", "refund_id")
                     for rli in refund.get("refund_line_items") or []:
-                        refunds["id"].append(rli["id"])
-                        refunds["refund_id"].append(refund["id"])
+                        _require(rli, "refund_lines")
+                        refunds["id"].append(_int(rli["id"], "refund_lines", "id"))
+                        refunds["refund_id"].append(refund_id)
                         refunds["order_id"].append(oid)
-                        refunds["line_item_id"].append(rli.get("line_item_id"))
-                        refunds["quantity"].append(rli.get("quantity"))
-                        refunds["subtotal"].append(_money(rli.get("subtotal")))
-                        refunds["total_tax"].append(_money(rli.get("total_tax")))
+                        refunds["line_item_id"].append(
+                            _int(rli.get("line_item_id"), "refund_lines", "line_item_id")
+                        )
+                        refunds["quantity"].append(
+                            _int(rli["quantity"], "refund_lines", "quantity")
+                        )
+                        refunds["subtotal"].append(_shop_money(rli, "subtotal"))
+                        refunds["total_tax"].append(_shop_money(rli, "total_tax"))
                         refunds["refund_created_at"].append(refund.get("created_at"))
                         refunds["shop_domain"].append(shop)
+                    for txn in refund.get("transactions") or []:
+                        _require(txn, "refund_transactions")
+                        transactions["id"].append(_int(txn["id"], "refund_transactions", "id"))
+                        transactions["refund_id"].append(refund_id)
+                        transactions["order_id"].append(oid)
+                        for col in ("kind", "status", "gateway", "currency"):
+                            transactions[col].append(txn.get(col))
+                        transactions["amount"].append(_money(txn.get("amount")))
+                        transactions["processed_at"].append(
+                            txn.get("processed_at") or txn.get("created_at")
+                        )
+                        transactions["created_at"].append(txn.get("created_at"))
+                        transactions["shop_domain"].append(shop)
         except (KeyError, TypeError, AttributeError) as exc:
             raise SourceContractError(
                 f"shopify: an order is missing `{exc}` or has the wrong shape: check api_version"
             ) from None
         stamp = datetime.now(UTC)
-        for table, cols in (("orders", o), ("order_lines", lines), ("refund_lines", refunds)):
+        for table, cols in (
+            ("orders", o),
+            ("order_lines", lines),
+            ("refund_lines", refunds),
+            ("refund_transactions", transactions),
+        ):
             if cols:
                 yield Batch(
                     table, build_table("shopify", table, SCHEMAS[table], cols, ctx.run_id, stamp)
                 )
 
 
+def _require(obj: dict[str, Any], table: str) -> None:
+    missing = [name for name in REQUIRED_FIELDS[table] if name not in obj]
+    if not missing:
+        return
+    known = KNOWN_FIELDS.get(table)
+    # A renamed field usually keeps the old name inside the new one (quantity -> current_quantity).
+    instead = sorted(
+        key
+        for key in obj
+        if any(name in key for name in missing) or (known is not None and key not in known)
+    )
+    seen = f" (fields seen instead: {', '.join(f'`{k}`' for k in instead)})" if instead else ""
+    raise SourceContractError(
+        f"shopify: `{table}` rows lack the required field "
+        f"{', '.join(f'`{m}`' for m in missing)}{seen}: the Admin API payload changed; check "
+        "`api_version` in martlake.toml or report it"
+    )
+
+
+def _int(value: Any, table: str, name: str) -> int | None:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise SourceContractError(
+        f"shopify: `{table}.{name}` is `{str(value)[:40]}`, not an integer: the Admin API "
+        "payload changed; check `api_version` in martlake.toml or report it"
+    )
+
+
 def _money(value: Any) -> str | None:
     if value is None or value == "":
         return None
+    if isinstance(value, float):
+        return repr(value)
     return str(value)
+
+
+def _shop_money(obj: dict[str, Any], name: str) -> str | None:
+    """`<name>_set.shop_money.amount` when sent, else the plain field (also shop currency)."""
+    money_set = obj.get(f"{name}_set")
+    if isinstance(money_set, dict):
+        amount = (money_set.get("shop_money") or {}).get("amount")
+        if amount is not None:
+            return _money(amount)
+    return _money(obj.get(name))
+
+
+def _presentment_total(order: dict[str, Any], presented: Any, currency: Any) -> str | None:
+    money_set = order.get("total_price_set")
+    if isinstance(money_set, dict):
+        amount = (money_set.get("presentment_money") or {}).get("amount")
+        if amount is not None:
+            return _money(amount)
+    return _money(order.get("total_price")) if presented == currency else None
 
 
 def _shipping(order: dict[str, Any]) -> str | None:
@@ -194,7 +439,7 @@ def _shipping(order: dict[str, Any]) -> str | None:
     if isinstance(price_set, dict):
         amount = (price_set.get("shop_money") or {}).get("amount")
         if amount is not None:
-            return str(amount)
+            return _money(amount)
     lines = order.get("shipping_lines")
     if lines:
         return str(sum(Decimal(str(line.get("price") or 0)) for line in lines))
@@ -204,8 +449,11 @@ def _shipping(order: dict[str, Any]) -> str | None:
 def _allocated(item: dict[str, Any]) -> str:
     allocations = item.get("discount_allocations")
     if allocations:
-        return str(sum(Decimal(str(a.get("amount") or 0)) for a in allocations))
-    return str(item.get("total_discount") or "0.00")
+        total = Decimal(0)
+        for allocation in allocations:
+            total += Decimal(str(_shop_money(allocation, "amount") or 0))
+        return str(total)
+    return str(_shop_money(item, "total_discount") or "0.00")
 
 
 def _pace(response: httpx.Response) -> None:

@@ -60,6 +60,17 @@ METRICS = (
     VALUE_METRIC,
 )
 ADVERTISER_FIELDS = ("advertiser_id", "name", "currency", "timezone")
+# Metrics a row must carry (a missing one is an API change, never a zero) and their columns.
+# TikTok sends "-" for a metric without value; that loads as NULL.
+REQUIRED_METRICS = (
+    ("spend", "spend"),
+    ("impressions", "impressions"),
+    ("clicks", "clicks"),
+    ("conversions", COUNT_METRIC),
+    ("conversion_value", VALUE_METRIC),
+)
+_EXPECTED_METRICS = frozenset(METRICS)
+_EXPECTED_DIMENSIONS = frozenset(DIMENSIONS)
 _CENT = Decimal("0.01")
 # TikTok API for Business, "Return codes": errors come as HTTP 200 with `code` != 0.
 _AUTH_CODES = {40102, 40104, 40105, 40106}
@@ -87,6 +98,7 @@ class TikTokAdsSource(Source):
             check=_check_body,
             **http,
         )
+        self._warned = False
 
     def close(self) -> None:
         self._http.close()
@@ -95,6 +107,7 @@ class TikTokAdsSource(Source):
         self._advertisers()
 
     def extract(self, ctx: ExtractContext) -> Iterator[Batch]:
+        self._warned = False
         advertisers = self._advertisers()
         for advertiser in self.settings.advertiser_ids:
             info = advertisers[advertiser]
@@ -158,7 +171,7 @@ class TikTokAdsSource(Source):
                 )
             if rows:
                 yield Batch("ad_stats", self._table(rows, advertiser, info, ctx))
-            pages = int((data.get("page_info") or {}).get("total_page") or 0)
+            pages = _total_pages(data, advertiser, page)
             page += 1
         yield Batch(
             "extract_windows", window_table("tiktok_ads", advertiser, since, until, ctx.run_id)
@@ -172,9 +185,21 @@ class TikTokAdsSource(Source):
         ctx: ExtractContext,
     ) -> Any:
         cols: dict[str, list[Any]] = defaultdict(list)
-        try:
-            for row in rows:
-                dims, metrics = row["dimensions"], row["metrics"]
+        unknown: set[str] = set()
+        for row in rows:
+            dims, metrics = row.get("dimensions"), row.get("metrics")
+            if not isinstance(dims, dict) or not isinstance(metrics, dict):
+                raise SourceContractError(
+                    f"tiktok_ads: a report row of advertiser `{advertiser}` has no `dimensions` "
+                    "or `metrics` object: check api_version in martlake.toml or report it"
+                )
+            seen = {f"dimensions.{k}" for k in dims.keys() - _EXPECTED_DIMENSIONS}
+            seen |= {f"metrics.{k}" for k in metrics.keys() - _EXPECTED_METRICS}
+            unknown |= seen
+            for name in DIMENSIONS:
+                if name not in dims:
+                    raise _missing(advertiser, name, seen)
+            try:
                 cols["advertiser_id"].append(advertiser)
                 cols["advertiser_name"].append(info.get("name"))
                 cols["currency"].append(info["currency"])
@@ -184,21 +209,42 @@ class TikTokAdsSource(Source):
                 for col in ("campaign_id", "adgroup_id"):
                     cols[col].append(_text(metrics.get(col)))
                 for col in ("campaign_name", "adgroup_name", "ad_name"):
-                    cols[col].append(metrics.get(col))
+                    cols[col].append(_text(metrics.get(col)))
                 cols["ad_id"].append(str(dims["ad_id"]))
-                cols["spend"].append(_money(metrics.get("spend")) or "0.00")
-                cols["impressions"].append(_int(metrics.get("impressions")))
-                cols["clicks"].append(_int(metrics.get("clicks")))
-                cols["conversions"].append(_int(metrics.get(COUNT_METRIC)))
-                cols["conversion_value"].append(_money(metrics.get(VALUE_METRIC)))
-        except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-            raise SourceContractError(
-                f"tiktok_ads: a report row of advertiser `{advertiser}` is missing or mistypes "
-                f"`{exc}`: check api_version"
-            ) from None
+                for col, metric in REQUIRED_METRICS:
+                    if metric not in metrics:
+                        raise _missing(advertiser, metric, seen)
+                    value = metrics[metric]
+                    money = col in ("spend", "conversion_value")
+                    cols[col].append(_money(value) if money else _int(value))
+            except (TypeError, ValueError, InvalidOperation) as exc:
+                raise SourceContractError(
+                    f"tiktok_ads: a report row of advertiser `{advertiser}` mistypes a value "
+                    f"(`{str(exc)[:60]}`): check api_version in martlake.toml or report it"
+                ) from None
+        if unknown and not self._warned:
+            self._warned = True
+            logger.warning(
+                "tiktok_ads: `ad_stats` rows carry fields martlake does not read, ignored: %s",
+                ", ".join(f"`{name}`" for name in sorted(unknown)),
+            )
         return build_table(
             "tiktok_ads", "ad_stats", SCHEMAS["ad_stats"], cols, ctx.run_id, datetime.now(UTC)
         )
+
+
+def _total_pages(data: dict[str, Any], advertiser: str, page: int) -> int:
+    # TikTok API for Business, "Pagination": `page_info.total_page` is the number of pages of
+    # the whole report (0 when it is empty); without it the rest would be lost silently.
+    info = data.get("page_info")
+    total = info.get("total_page") if isinstance(info, dict) else None
+    try:
+        return int(total)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SourceContractError(
+            f"tiktok_ads: page {page} of the report of advertiser `{advertiser}` has no "
+            "`page_info.total_page`: check api_version in martlake.toml or report it"
+        ) from None
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -222,16 +268,30 @@ def _text(value: Any) -> str | None:
     return None if value in (None, "", "-") else str(value)
 
 
-def _int(value: Any) -> int:
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        raise TypeError(value)
     text = _text(value)
-    return int(Decimal(text)) if text is not None else 0
+    return int(Decimal(text)) if text is not None else None
+
+
+def _missing(advertiser: str, field: str, unknown: set[str]) -> SourceContractError:
+    seen = ", ".join(f"`{name}`" for name in sorted(unknown)) or "none"
+    return SourceContractError(
+        f"tiktok_ads: `ad_stats` rows of advertiser `{advertiser}` lack the required field "
+        f"`{field}` (unknown fields seen: {seen}): the API changed its payload; check "
+        "api_version in martlake.toml or report it"
+    )
 
 
 def _money(value: Any) -> str | None:
     """A metric string to 2 decimals, half-even; `None` when TikTok has no value (`"-"`)."""
+    if isinstance(value, bool):
+        raise TypeError(value)
     text = _text(value)
     if text is None:
         return None
+    # A JSON number (float) prints its shortest repr, so 12.34 stays 12.34.
     return str(Decimal(text).quantize(_CENT, rounding=ROUND_HALF_EVEN))
 
 

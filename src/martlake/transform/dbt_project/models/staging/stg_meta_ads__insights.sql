@@ -25,11 +25,13 @@ select
     adset_name,
     ad_id,
     ad_name,
+    -- Meta shows `-` for metrics it does not report; raw keeps NULL, staging counts them as 0.
     {{ money('coalesce(spend, 0)') }} as spend,
     coalesce(impressions, 0) as impressions,
     coalesce(clicks, 0) as clicks,
     coalesce(purchases, 0) as purchases,
     {{ money('coalesce(purchase_value, 0)') }} as purchase_value,
+    attribution_setting,
     actions_json,
     _extract_run_id,
     _ingested_at

@@ -1,10 +1,22 @@
+-- Deleted orders (a `destroy` event in raw deleted_orders) are left out, and with them their
+-- lines and refunds, which join on the kept order row.
 with source as (
     {{ source_or_empty('raw_shopify', 'orders') }}
+),
+
+deleted as (
+    select distinct order_id, shop_domain
+    from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
 ),
 
 latest as (
     select *
     from source
+    where not exists (
+        select 1
+        from deleted
+        where deleted.order_id = source.id and deleted.shop_domain = source.shop_domain
+    )
     qualify row_number() over (
         partition by id order by _ingested_at desc, _extract_run_id desc
     ) = 1
@@ -22,6 +34,7 @@ select
     financial_status,
     currency as currency_code,
     presentment_currency,
+    total_price_presentment,
     total_line_items_price,
     total_discounts,
     subtotal_price,
@@ -42,6 +55,8 @@ select
     {{ url_param('landing_site', 'utm_term') }} as utm_term,
     {{ url_param('landing_site', 'fbclid') }} as fbclid,
     {{ url_param('landing_site', 'gclid') }} as gclid,
+    {{ url_param('landing_site', 'gbraid') }} as gbraid,
+    {{ url_param('landing_site', 'wbraid') }} as wbraid,
     {{ url_param('landing_site', 'ttclid') }} as ttclid,
     source_name,
     shipping_country_code,

@@ -29,6 +29,7 @@ select
     coalesce(impressions, 0) as impressions,
     coalesce(clicks, 0) as clicks,
     coalesce(conversions, 0) as conversions,
+    -- NULL when TikTok had no value ("-") or the report lacked the metric: unknown, not 0.
     conversion_value,
     _extract_run_id,
     _ingested_at

@@ -1,0 +1,34 @@
+-- Refund transactions of the kept order extraction, dated in the shop's timezone. `amount` is
+-- in `currency`, the currency the customer paid in (the order's presentment currency).
+with source as (
+    {{ source_or_empty('raw_shopify', 'refund_transactions') }}
+),
+
+orders as (
+    select order_id, shop_timezone, _ingested_at
+    from {{ ref('stg_shopify__orders') }}
+)
+
+select
+    source.id as transaction_id,
+    source.refund_id,
+    source.order_id,
+    lower(source.kind) as kind,
+    lower(source.status) as status,
+    source.gateway,
+    source.amount,
+    source.currency as currency_code,
+    coalesce(source.processed_at, source.created_at) as processed_at,
+    source.created_at,
+    {{ local_date('coalesce(source.processed_at, source.created_at)', 'orders.shop_timezone') }}
+        as transaction_date,
+    source.shop_domain,
+    source._extract_run_id,
+    source._ingested_at
+from source
+inner join orders
+    on source.order_id = orders.order_id
+    and source._ingested_at = orders._ingested_at
+qualify row_number() over (
+    partition by source.id order by source._extract_run_id desc
+) = 1
