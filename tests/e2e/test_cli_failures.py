@@ -31,7 +31,26 @@ def data_snapshot(root: Path) -> dict[str, Any]:
 
 
 def marts(root: Path) -> dict[str, Any]:
-    return {k: v for k, v in data_snapshot(root).items() if k.startswith("marts.")}
+    """Every mart row, without bookkeeping columns (`_ingested_through`), which name the run."""
+    wh = DuckDBWarehouse(project(root).warehouse_path)
+    out = {}
+    for schema, table in wh.tables():
+        if schema != "marts":
+            continue
+        columns = [
+            name
+            for (name,) in wh.query(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [schema, table],
+            )
+            if not name.startswith("_")
+        ]
+        select = ", ".join(f'"{c}"' for c in columns)
+        out[f"{schema}.{table}"] = wh.query(
+            f'select {select} from "{schema}"."{table}" order by all'
+        )
+    return out
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,9 @@ RAW_FIXTURES = Path(__file__).parents[2] / "fixtures" / "raw"
 EXPECTED_MARTS = RAW_FIXTURES / "expected"
 
 
+SHIPPED_MODELS = frozenset(path.stem for path in (PROJECT_DIR / "models").rglob("*.sql"))
+"""Every model the package ships; a build must report each of them."""
+
 RAW_SCHEMAS = ("raw_shopify", "raw_meta_ads", "raw_google_ads", "raw_tiktok_ads")
 
 

@@ -12,13 +12,16 @@ joined as (
         coalesce(refunds.returns, 0) as returns,
         coalesce(lines.units, 0) as units,
         sequenced.customer_order_number,
-        {{ channel_from_utm(
-            'orders.utm_source', 'orders.utm_medium', 'orders.fbclid', 'orders.gclid',
-            'orders.ttclid', 'orders.referring_site'
-        ) }} as channel
+        attributed.channel,
+        attributed.platform,
+        attributed.campaign_id,
+        attributed.campaign_name,
+        attributed.attribution_method
     from orders
     inner join {{ ref('int_orders__sequenced') }} as sequenced
         on orders.order_id = sequenced.order_id
+    inner join {{ ref('int_orders__attributed') }} as attributed
+        on orders.order_id = attributed.order_id
     left join {{ ref('int_order_lines__aggregated') }} as lines
         on orders.order_id = lines.order_id
     left join {{ ref('int_refund_lines__aggregated') }} as refunds
@@ -54,12 +57,18 @@ select
     utm_term,
     fbclid,
     gclid,
+    gbraid,
+    wbraid,
     ttclid,
     landing_site,
     referring_site,
     source_name,
     channel,
-    case when channel = 'meta' then utm_id end as meta_campaign_id,
+    platform,
+    campaign_id,
+    campaign_name,
+    attribution_method,
+    case when platform = 'meta' then campaign_id end as meta_campaign_id,
     financial_status,
     cancelled_at,
     shipping_country_code

@@ -1,0 +1,43 @@
+-- What each customer bought and returned per shop-local day: orders and their sales after
+-- discounts on the order date, refund subtotals on the refund date. Orders without a customer
+-- key (neither customer id nor email) belong to no customer and are left out.
+with orders as (
+    select
+        order_id,
+        order_date,
+        currency_code,
+        gross_sales - discounts as sales,
+        {{ customer_key('customer_id', 'email_hash') }} as customer_key
+    from {{ ref('shopify_unified') }}
+),
+
+events as (
+    select customer_key, order_date as date, currency_code, 1 as orders, sales, 0 as returns
+    from orders
+    where customer_key is not null
+
+    union all
+
+    select
+        orders.customer_key,
+        refunds.refund_date as date,
+        orders.currency_code,
+        0 as orders,
+        0 as sales,
+        coalesce(refunds.subtotal, 0) as returns
+    from {{ ref('stg_shopify__refund_lines') }} as refunds
+    inner join orders
+        on refunds.order_id = orders.order_id
+    where orders.customer_key is not null
+)
+
+select
+    customer_key,
+    date,
+    cast(sum(orders) as bigint) as orders,
+    {{ money('sum(sales)') }} as sales,
+    {{ money('sum(returns)') }} as returns,
+    {{ money('sum(sales) - sum(returns)') }} as net_sales,
+    max(currency_code) as currency_code
+from events
+group by customer_key, date

@@ -1,0 +1,70 @@
+-- Every sale and every return of a product variant, dated: order lines on the order's date,
+-- refund lines on the refund's date (both in the shop's timezone). Test orders are left out.
+with orders as (
+    select order_id, order_date, created_at, currency_code
+    from {{ ref('shopify_unified') }}
+),
+
+lines as (
+    select
+        lines.order_line_id,
+        lines.order_id,
+        lines.product_id,
+        lines.variant_id,
+        lines.sku,
+        lines.title,
+        lines.variant_title,
+        coalesce(lines.quantity, 0) as quantity,
+        coalesce(lines.gross_sales, 0) as gross_sales,
+        coalesce(lines.discount, 0) as discount,
+        orders.order_date,
+        orders.created_at,
+        orders.currency_code
+    from {{ ref('stg_shopify__order_lines') }} as lines
+    inner join orders
+        on lines.order_id = orders.order_id
+)
+
+select
+    'sale' as movement,
+    order_date as date,
+    order_id,
+    order_line_id,
+    product_id,
+    variant_id,
+    sku,
+    title as product_title,
+    variant_title,
+    created_at as observed_at,
+    cast(quantity as bigint) as units,
+    {{ money('gross_sales') }} as gross_sales,
+    {{ money('discount') }} as discounts,
+    cast(0 as bigint) as returned_units,
+    {{ money(0) }} as returns,
+    currency_code
+from lines
+
+union all
+
+select
+    'return' as movement,
+    refunds.refund_date as date,
+    refunds.order_id,
+    refunds.order_line_id,
+    lines.product_id,
+    lines.variant_id,
+    lines.sku,
+    lines.title as product_title,
+    lines.variant_title,
+    refunds.refund_created_at as observed_at,
+    cast(0 as bigint) as units,
+    {{ money(0) }} as gross_sales,
+    {{ money(0) }} as discounts,
+    cast(coalesce(refunds.quantity, 0) as bigint) as returned_units,
+    {{ money('coalesce(refunds.subtotal, 0)') }} as returns,
+    orders.currency_code
+from {{ ref('stg_shopify__refund_lines') }} as refunds
+inner join orders
+    on refunds.order_id = orders.order_id
+left join lines
+    on refunds.order_line_id = lines.order_line_id

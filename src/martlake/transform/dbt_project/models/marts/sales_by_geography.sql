@@ -1,0 +1,81 @@
+-- One row per calendar month × shipping country × province/region code. Orders and their
+-- sales count in the month of the order, returns in the month of the refund, both at the
+-- order's shipping address; codes are NULL for orders shipped nowhere (no shipping address).
+with orders as (
+    select
+        unified.order_id,
+        unified.order_date,
+        unified.gross_sales,
+        unified.discounts,
+        unified.is_new_customer,
+        unified.currency_code,
+        {{ customer_key('unified.customer_id', 'unified.email_hash') }} as customer_key,
+        nullif(upper(trim(staged.shipping_country_code)), '') as country_code,
+        nullif(upper(trim(staged.shipping_province_code)), '') as province_code
+    from {{ ref('shopify_unified') }} as unified
+    inner join {{ ref('stg_shopify__orders') }} as staged
+        on unified.order_id = staged.order_id
+),
+
+movements as (
+    select
+        order_date as date,
+        country_code,
+        province_code,
+        order_id,
+        customer_key,
+        is_new_customer,
+        gross_sales,
+        discounts,
+        0 as returns,
+        currency_code
+    from orders
+
+    union all
+
+    select
+        refunds.refund_date as date,
+        orders.country_code,
+        orders.province_code,
+        null as order_id,
+        null as customer_key,
+        null as is_new_customer,
+        0 as gross_sales,
+        0 as discounts,
+        coalesce(refunds.subtotal, 0) as returns,
+        orders.currency_code
+    from {{ ref('stg_shopify__refund_lines') }} as refunds
+    inner join orders
+        on refunds.order_id = orders.order_id
+),
+
+monthly as (
+    select
+        cast(date_trunc('month', date) as date) as month,
+        country_code,
+        province_code,
+        count(order_id) as orders,
+        count(distinct customer_key) as customers,
+        count(*) filter (where is_new_customer) as new_customers,
+        sum(gross_sales) as gross_sales,
+        sum(discounts) as discounts,
+        sum(returns) as returns,
+        max(currency_code) as currency_code
+    from movements
+    group by all
+)
+
+select
+    month,
+    country_code,
+    province_code,
+    orders,
+    customers,
+    new_customers,
+    {{ money('gross_sales') }} as gross_sales,
+    {{ money('discounts') }} as discounts,
+    {{ money('returns') }} as returns,
+    {{ money('gross_sales - discounts - returns') }} as net_sales,
+    {{ safe_divide('gross_sales - discounts', 'orders') }} as aov,
+    currency_code
+from monthly
