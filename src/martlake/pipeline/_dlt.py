@@ -6,6 +6,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+import pyarrow as pa
+
 from martlake.config import Project
 from martlake.errors import MartlakeError, WarehouseError
 from martlake.sources import Batch, Source
@@ -33,15 +35,45 @@ def dlt_pipeline(project: Project, source_name: str, warehouse: DuckDBWarehouse)
     )
 
 
+COALESCE_ROWS = 50_000
+"""Batches of one table are handed to dlt in chunks of about this many rows: dlt's cost per
+item (a file write and schema checks) dwarfs a small page's rows."""
+
+
+def coalesce(batches: Iterator[Batch], rows: int = COALESCE_ROWS) -> Iterator[Batch]:
+    """The same rows in fewer, larger batches: per table, in arrival order.
+
+    A table's batches are concatenated until they hold at least `rows` rows; what is left is
+    yielded at the end. A batch whose schema differs from the buffered ones flushes them first.
+    """
+    pending: dict[str, list[pa.Table]] = {}
+    counts: dict[str, int] = {}
+    for batch in batches:
+        buffered = pending.setdefault(batch.table, [])
+        if buffered and not buffered[0].schema.equals(batch.data.schema):
+            yield Batch(batch.table, pa.concat_tables(buffered))
+            buffered.clear()
+            counts[batch.table] = 0
+        buffered.append(batch.data)
+        counts[batch.table] = counts.get(batch.table, 0) + batch.data.num_rows
+        if counts[batch.table] >= rows:
+            yield Batch(batch.table, pa.concat_tables(buffered))
+            buffered.clear()
+            counts[batch.table] = 0
+    for table, buffered in pending.items():
+        if buffered:
+            yield Batch(table, pa.concat_tables(buffered))
+
+
 def dlt_resource(source: Source, batches: Iterator[Batch]) -> Any:
-    """An append-only dlt resource yielding each batch's arrow table into its raw table."""
+    """An append-only dlt resource yielding the batches' arrow tables into their raw tables."""
     import dlt
 
-    def rows() -> Iterator[Any]:
-        for batch in batches:
+    def items() -> Iterator[Any]:
+        for batch in coalesce(batches):
             yield dlt.mark.with_table_name(batch.data, batch.table)
 
-    return dlt.resource(rows, name=source.name, write_disposition="append")
+    return dlt.resource(items, name=source.name, write_disposition="append")
 
 
 def unwrap(exc: BaseException) -> BaseException:

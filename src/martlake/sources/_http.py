@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -9,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import httpx
+import msgspec
 
 from martlake.config import redact
 from martlake.errors import MartlakeError, RateLimitError, SourceContractError, SourceError
@@ -25,6 +27,23 @@ ErrorMapper = Callable[[httpx.Response], MartlakeError | None]
 BodyCheck = Callable[[Any], MartlakeError | None]
 """Inspects a decoded 2xx JSON body; the error it returns is raised (retried if `retryable`)."""
 _T = TypeVar("_T")
+
+
+_DECODER = msgspec.json.Decoder()
+
+
+def decode_json(body: bytes) -> Any:
+    """Decode a JSON body with msgspec: faster than `json` on API pages, and as exact (integers
+    of any size stay integers).
+
+    Raises:
+        ValueError: The body is not JSON (`NaN`, which `json` accepts, included).
+    """
+    try:
+        return _DECODER.decode(body)
+    except msgspec.DecodeError:
+        # `json` also takes NaN and Infinity, which some APIs send for undefined ratios.
+        return json.loads(body)
 
 
 class HttpClient:
@@ -183,7 +202,7 @@ class HttpClient:
         def attempt() -> Any:
             response = self._send(method, url, params, json, data, headers)
             try:
-                body = response.json()
+                body = decode_json(response.content)
             except ValueError:
                 raise SourceContractError(
                     f"{self.source}: `{redact(str(response.url))}` answered "

@@ -18,7 +18,7 @@ import httpx
 from martlake.config import ShopifySettings, redact
 from martlake.errors import AuthError, MartlakeError, RateLimitError, SourceContractError
 from martlake.privacy import hash_email, hash_phone
-from martlake.sources._http import DEFAULT_BACKOFF, DEFAULT_MAX_ATTEMPTS, HttpClient
+from martlake.sources._http import DEFAULT_BACKOFF, DEFAULT_MAX_ATTEMPTS, HttpClient, decode_json
 from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
 from martlake.sources.shopify._bulk import BulkReader, line_items_total
 from martlake.sources.shopify._schema import SCHEMAS
@@ -168,7 +168,7 @@ class ShopifySource(Source):
             response = self._http.get(url, params=params)
             _pace(response)
             try:
-                items = response.json()[key]
+                items = decode_json(response.content)[key]
                 if not isinstance(items, list):
                     raise TypeError(key)
             except (ValueError, KeyError, TypeError):
