@@ -12,7 +12,6 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from martlake.sandbox import (
 from martlake.sandbox._catalog import GOOGLE_CAMPAIGNS
 from martlake.sources import ExtractContext, GoogleAdsSource
 from martlake.transform import run_dbt
+from tests.contract.support import Recorder, collect
 
 CONFIG = SimulatorConfig(
     seed=11, start_date=date(2025, 3, 1), end_date=date(2025, 4, 15), orders_per_day=10
@@ -50,37 +50,18 @@ _BETWEEN = re.compile(r"WHERE segments\.date BETWEEN '(\d{4}-\d\d-\d\d)' AND '(\
 _FROM = re.compile(r"^SELECT (?P<fields>.+) FROM (?P<resource>\w+) ")
 
 
-class Recorder(httpx.HTTPTransport):
-    """A real transport that keeps every request and can run a hook before each one."""
-
-    def __init__(self, before: Any = None) -> None:
-        super().__init__()
-        self.requests: list[httpx.Request] = []
-        self.before = before
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if self.before is not None:
-            self.before(request)
-        return super().handle_request(request)
-
-    def queries(self) -> list[str]:
-        return [
-            json.loads(r.content)["query"]
-            for r in self.requests
-            if r.url.path.endswith("googleAds:searchStream")
-        ]
+def gaql(recorder: Recorder) -> list[str]:
+    """GAQL texts of the searchStream calls a recorder saw."""
+    return [
+        json.loads(r.content)["query"]
+        for r in recorder.requests
+        if r.url.path.endswith("googleAds:searchStream")
+    ]
 
 
 @pytest.fixture(scope="module")
 def business() -> Business:
     return Business(CONFIG)
-
-
-@pytest.fixture
-def server(business: Business) -> Iterator[EmulatorServer]:
-    with EmulatorServer(business) as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -112,12 +93,8 @@ def google(
 
 
 def extract(source: GoogleAdsSource, **ctx: Any) -> dict[str, pa.Table]:
-    ctx.setdefault("run_id", "run")
     ctx.setdefault("end_date", CONFIG.end_date)
-    tables: dict[str, list[pa.Table]] = {}
-    for batch in source.extract(ExtractContext(**ctx)):
-        tables.setdefault(batch.table, []).append(batch.data)
-    return {name: pa.concat_tables(parts) for name, parts in tables.items()}
+    return collect(source, **ctx)
 
 
 def rows(table: pa.Table) -> list[dict[str, Any]]:
@@ -212,7 +189,7 @@ def test_requests_send_gaql_with_dates_fields_and_the_google_headers(
 ) -> None:
     recorder = Recorder()
     extract(google(server, recorder, login_customer_id="987-654-3210"))
-    queries = recorder.queries()
+    queries = gaql(recorder)
     assert queries[0] == (
         "SELECT customer.id, customer.descriptive_name, customer.currency_code, "
         "customer.time_zone FROM customer"
@@ -394,7 +371,7 @@ def test_access_token_expired_mid_run_is_refreshed_once_and_nothing_is_lost(
     for table in STREAMS:
         assert rows(tables[table]) == rows(baseline[table])
     assert sum(r.url.path.endswith("/token") for r in recorder.requests) == 2
-    assert len(recorder.queries()) == 7 + 1  # the refused query is sent again
+    assert len(gaql(recorder)) == 7 + 1  # the refused query is sent again
 
 
 def test_access_token_refused_after_a_refresh_is_one_line_auth_error(
@@ -407,7 +384,7 @@ def test_access_token_refused_after_a_refresh_is_one_line_auth_error(
     assert "\n" not in message and "access token was rejected" in message
     assert "refresh_token" in message and SANDBOX_GOOGLE_REFRESH_TOKEN not in message
     assert sum(r.url.path.endswith("/token") for r in recorder.requests) == 2
-    assert len(recorder.queries()) == 2
+    assert len(gaql(recorder)) == 2
 
 
 def test_new_field_loads_as_before_with_one_warning_per_table(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -29,6 +28,7 @@ from martlake.sandbox import SANDBOX_META_TOKEN, Business, EmulatorServer, Simul
 from martlake.sources import ExtractContext, MetaAdsSource
 from martlake.sources.meta_ads.source import _map_error
 from martlake.warehouse import DuckDBWarehouse
+from tests.contract.support import collect
 from tests.sandbox_project import make_sandbox_project
 
 CONFIG = SimulatorConfig(
@@ -42,12 +42,6 @@ LINEAGE = ("_extract_run_id", "_ingested_at")
 @pytest.fixture(scope="module")
 def business() -> Business:
     return Business(CONFIG)
-
-
-@pytest.fixture
-def server(business: Business) -> Iterator[EmulatorServer]:
-    with EmulatorServer(business) as srv:
-        yield srv
 
 
 def meta(
@@ -65,12 +59,8 @@ def meta(
 
 
 def extract(source: MetaAdsSource, **ctx: Any) -> dict[str, pa.Table]:
-    ctx.setdefault("run_id", "run")
     ctx.setdefault("end_date", CONFIG.end_date)
-    tables: dict[str, list[pa.Table]] = {}
-    for batch in source.extract(ExtractContext(**ctx)):
-        tables.setdefault(batch.table, []).append(batch.data)
-    return {name: pa.concat_tables(parts) for name, parts in tables.items()}
+    return collect(source, **ctx)
 
 
 def rows(table: pa.Table) -> list[dict[str, Any]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -31,6 +30,7 @@ from martlake.privacy import hash_email
 from martlake.sandbox import SANDBOX_SHOPIFY_TOKEN, Business, EmulatorServer, SimulatorConfig
 from martlake.sources import ExtractContext, ShopifySource
 from martlake.transform import run_dbt
+from tests.contract.support import collect
 
 CONFIG = SimulatorConfig(
     seed=3,
@@ -59,12 +59,6 @@ def business() -> Business:
     return Business(CONFIG)
 
 
-@pytest.fixture
-def server(business: Business) -> Iterator[EmulatorServer]:
-    with EmulatorServer(business) as srv:
-        yield srv
-
-
 def small_business(**changes: Any) -> Business:
     """A fresh business to change (deletions), small enough to generate per test."""
     config = replace(CONFIG, end_date=date(2025, 3, 20), orders_per_day=15)
@@ -83,11 +77,7 @@ def shopify(server: EmulatorServer, max_attempts: int = 3, **kw: Any) -> Shopify
 
 
 def extract(source: ShopifySource, **ctx: Any) -> dict[str, pa.Table]:
-    ctx.setdefault("run_id", "run")
-    tables: dict[str, list[pa.Table]] = {}
-    for batch in source.extract(ExtractContext(**ctx)):
-        tables.setdefault(batch.table, []).append(batch.data)
-    return {name: pa.concat_tables(parts) for name, parts in tables.items()}
+    return collect(source, **ctx)
 
 
 def rows(tables: dict[str, pa.Table], table: str) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,8 +23,9 @@ from martlake.config import TikTokAdsSettings
 from martlake.errors import AuthError, RateLimitError, SourceContractError
 from martlake.sandbox import SANDBOX_TIKTOK_TOKEN, Business, EmulatorServer, SimulatorConfig
 from martlake.sandbox._catalog import TIKTOK_CAMPAIGNS
-from martlake.sources import ExtractContext, TikTokAdsSource
+from martlake.sources import TikTokAdsSource
 from martlake.sources.tiktok_ads.source import METRICS
+from tests.contract.support import Recorder, collect
 
 CONFIG = SimulatorConfig(
     seed=5, start_date=date(2025, 3, 1), end_date=date(2025, 4, 15), orders_per_day=30
@@ -36,27 +36,9 @@ LINEAGE = ("_extract_run_id", "_ingested_at")
 NUMBERS = ("spend", "impressions", "clicks", "conversions", "conversion_value")
 
 
-class Recorder(httpx.HTTPTransport):
-    """A real transport that keeps every request, headers included."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.requests: list[httpx.Request] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return super().handle_request(request)
-
-
 @pytest.fixture(scope="module")
 def business() -> Business:
     return Business(CONFIG)
-
-
-@pytest.fixture
-def server(business: Business) -> Iterator[EmulatorServer]:
-    with EmulatorServer(business) as srv:
-        yield srv
 
 
 @pytest.fixture(scope="module")
@@ -83,12 +65,8 @@ def tiktok(
 
 
 def extract(source: TikTokAdsSource, **ctx: Any) -> dict[str, pa.Table]:
-    ctx.setdefault("run_id", "run")
     ctx.setdefault("end_date", CONFIG.end_date)
-    tables: dict[str, list[pa.Table]] = {}
-    for batch in source.extract(ExtractContext(**ctx)):
-        tables.setdefault(batch.table, []).append(batch.data)
-    return {name: pa.concat_tables(parts) for name, parts in tables.items()}
+    return collect(source, **ctx)
 
 
 def rows(table: pa.Table) -> list[dict[str, Any]]:
