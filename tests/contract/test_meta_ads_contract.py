@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pyarrow as pa
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from martlake.config import MetaAdsSettings, load_project
 from martlake.errors import AuthError, RateLimitError, SourceContractError, SourceError
 from martlake.pipeline import RunOptions, run_pipeline, simulator_config
 from martlake.sandbox import SANDBOX_META_TOKEN, Business, EmulatorServer, SimulatorConfig
 from martlake.sources import ExtractContext, MetaAdsSource
-from martlake.sources.meta_ads.source import _map_error
+from martlake.sources.meta_ads.source import MIN_POLL_WAIT, _map_error
 from martlake.warehouse import DuckDBWarehouse
 from tests.contract.support import collect
 from tests.sandbox_project import make_sandbox_project
@@ -48,7 +48,7 @@ def meta(
     server: EmulatorServer, token: str = SANDBOX_META_TOKEN, max_attempts: int = 3, **kw: Any
 ) -> MetaAdsSource:
     kw.setdefault("start_date", CONFIG.start_date)
-    kw.setdefault("async_poll_interval", 0.0)
+    kw.setdefault("async_poll_interval", 0.001)
     settings = MetaAdsSettings(
         account_ids=[f"act_{ACCOUNT}"],
         access_token=SecretStr(token),
@@ -547,3 +547,33 @@ def test_pipeline_loads_nothing_of_a_renamed_field_run_and_counts_dashes_as_zero
     assert all(n == with_setting and no_nulls == 0 for _, _, n, with_setting, no_nulls in staged)
     truth = Business(simulator_config(dashed)).truth.spend_per_day("meta")
     assert {d: v for d, v, *_ in staged if v} == {d: v for d, v in truth.items() if v}
+
+
+def test_app_limit_answered_with_403_is_retried_as_throttling_not_auth(
+    server: EmulatorServer, baseline: list[dict[str, Any]]
+) -> None:
+    server.meta.throttle(4, times=2, status=403)  # Meta sends code 4 with 403 too
+    source = meta(server, max_attempts=5)
+    assert rows(extract(source)["insights"]) == baseline
+    assert source.http_stats[1] == 2
+    denied = httpx.Response(
+        403,
+        json={"error": {"code": 200, "message": "(#200) Requires ads_read permission"}},
+    )
+    assert isinstance(_map_error(denied), AuthError)
+    unknown_403 = httpx.Response(403, json={"error": {"code": 3, "message": "No capability"}})
+    assert isinstance(_map_error(unknown_403), AuthError)
+
+
+def test_report_run_polls_never_spin_and_a_zero_interval_is_refused(
+    server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(ValidationError, match="async_poll_interval"):
+        MetaAdsSettings(account_ids=["act_1"], async_poll_interval=0)
+    waits: list[float] = []
+    monkeypatch.setattr("martlake.sources.meta_ads.source.time.sleep", waits.append)
+    server.meta.job_polls = 6
+    source = meta(server, async_reports="always", async_poll_interval=0.001)
+    extract(source, start_date=date(2025, 4, 1))
+    assert waits[0] == 0.0 and len(waits) >= 6  # the first poll is immediate
+    assert min(waits[1:]) >= MIN_POLL_WAIT == 0.05

@@ -29,6 +29,10 @@ from martlake.errors import AuthError, SourceContractError, SourceError
 from martlake.privacy import hash_email
 from martlake.sandbox import SANDBOX_SHOPIFY_TOKEN, Business, EmulatorServer, SimulatorConfig
 from martlake.sources import ExtractContext, ShopifySource
+from martlake.sources._http import retry_after_seconds
+from martlake.sources.shopify._bulk import _index as bulk_index
+from martlake.sources.shopify._bulk import _read_indexed as bulk_read_indexed
+from martlake.sources.shopify.source import _map_error as shopify_map_error
 from martlake.transform import run_dbt
 from tests.contract.support import collect
 
@@ -269,27 +273,8 @@ def test_bulk_operation_past_its_timeout_stops_with_the_setting_to_raise(
         extract(shopify(server, bulk_timeout_seconds=0.2))
 
 
-def test_bulk_operation_already_running_says_to_wait(server: EmulatorServer) -> None:
-    server.shopify.bulk.polls_to_finish = 10_000
-    extract_started = httpx.post(
-        f"{server.shopify_base_url}/admin/api/2024-10/graphql.json",
-        json={
-            "query": 'mutation { bulkOperationRunQuery(query: """{ orders { edges { node '
-            '{ id } } } }""") { bulkOperation { id } userErrors { message } } }'
-        },
-        headers={"X-Shopify-Access-Token": SANDBOX_SHOPIFY_TOKEN},
-    )
-    assert extract_started.json()["data"]["bulkOperationRunQuery"]["userErrors"] == []
-    with pytest.raises(SourceError, match=r"already running.*wait"):
-        extract(shopify(server, bulk_timeout_seconds=0.3))
-    current = [q for q in server.request_log if q[1].endswith("/graphql.json")]
-    assert len(current) >= 3  # refused, waited on `currentBulkOperation`, gave up
-
-
-def test_bulk_backfill_waits_for_an_operation_left_running_then_runs_its_own(
-    server: EmulatorServer, business: Business
-) -> None:
-    server.shopify.bulk.polls_to_finish = 3
+def leave_bulk_operation_running(server: EmulatorServer) -> str:
+    """Start a bulk operation the way a run killed mid-backfill leaves it; its id."""
     left = httpx.post(
         f"{server.shopify_base_url}/admin/api/2024-10/graphql.json",
         json={
@@ -297,10 +282,36 @@ def test_bulk_backfill_waits_for_an_operation_left_running_then_runs_its_own(
             '{ id } } } }""") { bulkOperation { id } userErrors { message } } }'
         },
         headers={"X-Shopify-Access-Token": SANDBOX_SHOPIFY_TOKEN},
-    )
-    assert left.json()["data"]["bulkOperationRunQuery"]["userErrors"] == []
-    tables = extract(shopify(server))
+    ).json()["data"]["bulkOperationRunQuery"]
+    assert left["userErrors"] == []
+    return str(left["bulkOperation"]["id"])
+
+
+def test_bulk_backfill_cancels_an_operation_left_running_then_runs_its_own(
+    server: EmulatorServer, business: Business, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.shopify.bulk.polls_to_finish = 10_000  # the orphan would never finish by itself
+    orphan = leave_bulk_operation_running(server)
+    server.shopify.bulk.polls_to_finish = 2
+    with caplog.at_level(logging.WARNING):
+        tables = extract(shopify(server, bulk_timeout_seconds=5.0))
     assert tables["orders"].num_rows == business.truth.row_counts()["orders"]
+    history = {op["id"]: op["status"] for op in server.shopify.bulk.history()}
+    assert history[orphan] == "CANCELED"
+    assert list(history.values()).count("COMPLETED") == 1
+    assert [r for r in caplog.records if "cancelling bulk operation" in r.getMessage()]
+
+
+def test_bulk_operation_that_cannot_be_cancelled_says_to_wait(server: EmulatorServer) -> None:
+    server.shopify.bulk.polls_to_finish = 10_000
+    server.shopify.bulk.polls_to_cancel = 10_000
+    orphan = leave_bulk_operation_running(server)
+    with pytest.raises(SourceError, match=r"already running.*could not be cancelled.*wait") as info:
+        extract(shopify(server, bulk_timeout_seconds=0.3))
+    assert "\n" not in str(info.value)
+    assert server.shopify.bulk.history() == [
+        {"id": orphan, "status": "CANCELING", "groupObjects": None, "grouped": True}
+    ]
 
 
 def test_refunds_and_their_transactions_are_loaded_in_shop_and_paid_currency(
@@ -623,3 +634,118 @@ def test_bulk_operation_progresses_and_serves_jsonl_with_parent_ids(
         else:
             parent = line["id"]
             assert parent.startswith("gid://shopify/Order/") and "lineItems" not in line
+
+
+@pytest.mark.parametrize("layout", ["children_last", "shuffled"])
+def test_ungrouped_bulk_result_loads_the_same_rows_as_a_grouped_one(
+    server: EmulatorServer, business: Business, layout: str
+) -> None:
+    grouped = extract(shopify(server, bulk="always"))
+    server.shopify.bulk.group_objects = False  # an API version that stopped grouping
+    server.shopify.bulk.ungrouped_layout = layout  # type: ignore[assignment]
+    ungrouped = extract(shopify(server, bulk="always", page_size=50))  # 1,000-order chunks
+    assert [op["grouped"] for op in server.shopify.bulk.history()] == [True, False]
+    assert ungrouped["orders"].num_rows == business.truth.row_counts()["orders"] > 1000
+    assert set(ungrouped) == set(grouped)
+    for table in grouped:
+        assert rows(ungrouped, table) == rows(grouped, table), table
+
+
+@pytest.mark.parametrize(
+    ("version", "sent"), [("2024-10", None), ("2025-07", True), ("2026-01", True)]
+)
+def test_bulk_query_asks_for_grouped_objects_where_the_version_has_the_argument(
+    server: EmulatorServer, business: Business, version: str, sent: bool | None
+) -> None:
+    tables = extract(shopify(server, bulk="always", api_version=version))
+    assert tables["orders"].num_rows == business.truth.row_counts()["orders"]
+    [operation] = server.shopify.bulk.history()
+    assert operation["groupObjects"] is sent and operation["grouped"] is True
+
+
+def test_emulator_groups_objects_by_version_and_argument(server: EmulatorServer) -> None:
+    auth = {"X-Shopify-Access-Token": SANDBOX_SHOPIFY_TOKEN}
+    inner = "{ orders { edges { node { id lineItems { edges { node { id } } } } } } }"
+
+    def run(version: str, argument: str) -> dict[str, Any]:
+        answer = httpx.post(
+            f"{server.shopify_base_url}/admin/api/{version}/graphql.json",
+            json={
+                "query": "mutation r($q: String!) { bulkOperationRunQuery(query: $q"
+                f"{argument}) {{ bulkOperation {{ id }} userErrors {{ message }} }} }}",
+                "variables": {"q": inner},
+            },
+            headers=auth,
+        ).json()
+        return dict(answer)
+
+    refused = run("2024-10", ", groupObjects: true")
+    assert "doesn't accept argument 'groupObjects'" in refused["errors"][0]["message"]
+    run("2026-01", "")
+    poll = "query p($id: ID!) { node(id: $id) { ... on BulkOperation { status url } } }"
+    op_id = server.shopify.bulk.history()[0]["id"]
+    node: dict[str, Any] = {}
+    for _ in range(2):
+        node = httpx.post(
+            f"{server.shopify_base_url}/admin/api/2026-01/graphql.json",
+            json={"query": poll, "variables": {"id": op_id}},
+            headers=auth,
+        ).json()["data"]["node"]
+    lines = [json.loads(x) for x in httpx.get(node["url"]).text.splitlines()]
+    parent, misplaced = None, 0
+    for line in lines:
+        if "__parentId" not in line:
+            parent = line["id"]
+        elif line["__parentId"] != parent:
+            misplaced += 1
+    assert server.shopify.bulk.history()[0]["grouped"] is False
+    assert misplaced > len(lines) // 4  # shuffled: most children are away from their order
+
+
+def test_bulk_result_download_waits_a_retry_after_given_as_a_date(
+    server: EmulatorServer, business: Business
+) -> None:
+    server.shopify.bulk.busy_downloads = 2
+    tables = extract(shopify(server, bulk="always"))
+    assert tables["orders"].num_rows == business.truth.row_counts()["orders"]
+    downloads = [p for _, p, _ in server.request_log if "bulk-results" in p]
+    assert len(downloads) == 3 and server.shopify.bulk.busy_downloads == 0
+    when = "Wed, 21 Oct 2015 07:28:10 GMT"
+    assert retry_after_seconds(when, datetime(2015, 10, 21, 7, 27, 40, tzinfo=UTC)) == 30.0
+    assert retry_after_seconds(when) == 0.0 and retry_after_seconds("soon") is None
+    limited = shopify_map_error(
+        httpx.Response(429, headers={"Retry-After": when}, request=httpx.Request("GET", "http://x"))
+    )
+    assert limited is not None and limited.retryable
+
+
+def test_bulk_landing_site_is_the_last_visit_like_rest(
+    server: EmulatorServer, business: Business
+) -> None:
+    bulk = extract(shopify(server, bulk="always"))["orders"]
+    landing = dict(
+        zip(bulk.column("id").to_pylist(), bulk.column("landing_site").to_pylist(), strict=True)
+    )
+    expected = {o["id"]: o.get("landing_site") for o in business.orders}
+    assert landing == expected
+    assert sum(1 for v in expected.values() if v) > 100  # the comparison has substance
+
+
+def test_bulk_line_whose_order_is_missing_is_a_contract_error_in_either_layout(
+    tmp_path: Path,
+) -> None:
+    order = {"id": "gid://shopify/Order/2", "name": "#2", "lineItems": []}
+    item = {"id": "gid://shopify/LineItem/9", "quantity": 1}
+    layouts = {
+        "grouped": [{**item, "__parentId": "gid://shopify/Order/1"}, order],
+        "ungrouped": [order, {**item, "__parentId": "gid://shopify/Order/1"}],
+    }
+    for name, lines in layouts.items():
+        path = tmp_path / f"{name}.jsonl"
+        path.write_bytes(b"".join(json.dumps(x).encode() + b"\n" for x in lines))
+        with path.open("rb") as spool:
+            index = bulk_index(spool)
+            assert index is not None  # a child before any order is never grouped
+            spool.seek(0)
+            with pytest.raises(SourceContractError, match=r"Order/1.*not among its orders"):
+                list(bulk_read_indexed(spool, index, 10))

@@ -303,3 +303,24 @@ def test_a_report_without_total_page_is_a_contract_error_not_a_silent_first_page
     with pytest.raises(SourceContractError, match=r"page_info\.total_page.*api_version") as info:
         extract(tiktok(server, transport=WithoutPageInfo()))
     assert "\n" not in str(info.value)
+
+
+def test_auth_and_contract_codes_on_a_5xx_are_final_but_system_errors_are_retried(
+    server: EmulatorServer, baseline: dict[str, pa.Table]
+) -> None:
+    server.tiktok.error_http_status = 503  # TikTok's gateway during an incident
+    with pytest.raises(AuthError, match="40105") as info:
+        extract(tiktok(server, token="stale-token-xyz", attempts=4))
+    assert len(server.request_log) == 1  # not retried: a bad token stays bad
+    assert "\n" not in str(info.value)
+    server.request_log.clear()
+    with pytest.raises(SourceContractError, match="40002"):
+        tiktok(server, attempts=4)._http.get_json(
+            REPORT, params={"advertiser_id": ADVERTISER, "report_type": "BASIC", "page": 1}
+        )
+    assert len(server.request_log) == 1
+    server.tiktok.error_http_status = 200
+    server.inject_fault("tiktok", "server_error", times=2, path_contains="report")
+    source = tiktok(server, attempts=4)
+    assert rows(extract(source)["ad_stats"]) == rows(baseline["ad_stats"])
+    assert source.http_stats[1] == 2

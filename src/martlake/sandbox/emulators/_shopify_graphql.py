@@ -4,21 +4,27 @@ Served: `bulkOperationRunQuery(query:)` with a query over `orders` (validated ag
 Order/LineItem/Refund types below and against Shopify's bulk restrictions: one top-level
 connection, at most five connections, nested two levels deep, none inside a list field),
 `node(id:)` and `currentBulkOperation` to poll it (CREATED, then RUNNING, then COMPLETED or
-FAILED, a step per poll), and the JSONL result at a signed URL that needs no access token: one
-object per line, nested connection nodes on lines of their own with `__parentId`
-(https://shopify.dev/docs/api/usage/bulk-operations/queries). Errors come as Shopify sends them:
+FAILED, a step per poll), `bulkOperationCancel(id:)` (CANCELING, then CANCELED at the next
+poll), and the JSONL result at a signed URL that needs no access token: one object per line,
+nested connection nodes on lines of their own with `__parentId`
+(https://shopify.dev/docs/api/usage/bulk-operations/queries). Child lines follow their parent
+only when objects are grouped: `groupObjects` is accepted from 2025-07 on and defaults to false
+from 2026-01 on (https://shopify.dev/changelog/bulk-operations-group-objects-default-changed-to-false);
+ungrouped files list children after all parents or shuffled. Errors come as Shopify sends them:
 syntax and validation errors in `errors` with HTTP 200, bulk problems in `userErrors`.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import re
 import secrets
 import threading
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from martlake.sandbox.emulators._http import Request, Response, json_response
 
@@ -37,8 +43,15 @@ _TYPES: dict[str, dict[str, str]] = {
         "node": "BulkOperation",
         "currentBulkOperation": "BulkOperation",
     },
-    "Mutation": {"bulkOperationRunQuery": "BulkOperationRunQueryPayload"},
+    "Mutation": {
+        "bulkOperationRunQuery": "BulkOperationRunQueryPayload",
+        "bulkOperationCancel": "BulkOperationCancelPayload",
+    },
     "BulkOperationRunQueryPayload": {
+        "bulkOperation": "BulkOperation",
+        "userErrors": "[BulkOperationUserError]",
+    },
+    "BulkOperationCancelPayload": {
         "bulkOperation": "BulkOperation",
         "userErrors": "[BulkOperationUserError]",
     },
@@ -87,7 +100,7 @@ _TYPES: dict[str, dict[str, str]] = {
         "refunds": "[Refund]",
         "lineItems": "LineItemConnection",
     },
-    "CustomerJourneySummary": {"firstVisit": "CustomerVisit"},
+    "CustomerJourneySummary": {"firstVisit": "CustomerVisit", "lastVisit": "CustomerVisit"},
     "CustomerVisit": {"landingPage": "URL", "referrerUrl": "URL"},
     "Customer": {"id": "ID", "email": "String", "phone": "String"},
     "MailingAddress": {"countryCodeV2": "String", "provinceCode": "String"},
@@ -486,6 +499,21 @@ def _bag(money_set: dict[str, Any] | None, fallback: Any, currency: str) -> dict
     }
 
 
+def _journey(order_id: int, landing: Any, referrer: Any) -> dict[str, Any]:
+    """REST `landing_site`/`referring_site` belong to the session that placed the order, i.e.
+    `lastVisit`; every other order's customer first came through an organic search earlier, so
+    its `firstVisit` differs."""
+    last = (
+        {"landingPage": landing, "referrerUrl": referrer}
+        if landing is not None or referrer is not None
+        else None
+    )
+    first = last
+    if last is not None and order_id % 2:
+        first = {"landingPage": "/", "referrerUrl": "https://www.google.com/"}
+    return {"firstVisit": first, "lastVisit": last}
+
+
 def order_node(order: dict[str, Any]) -> dict[str, Any]:
     """A REST order as the GraphQL `Order` object (every field the emulator knows)."""
     currency = order["currency"]
@@ -572,13 +600,7 @@ def order_node(order: dict[str, Any]) -> dict[str, Any]:
         "test": bool(order.get("test")),
         "sourceName": order.get("source_name"),
         "discountCodes": [d["code"] for d in order.get("discount_codes") or []],
-        "customerJourneySummary": {
-            "firstVisit": (
-                {"landingPage": landing, "referrerUrl": referrer}
-                if landing is not None or referrer is not None
-                else None
-            )
-        },
+        "customerJourneySummary": _journey(order["id"], landing, referrer),
         "customer": (
             {
                 "id": _gid("Customer", customer["id"]),
@@ -620,7 +642,10 @@ class _Operation:
     objects: int
     roots: int
     signature: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    grouped: bool = True
+    group_objects: bool | None = None
     polls: int = 0
+    cancel_polls: int = 0
     status: str = "CREATED"
     error_code: str | None = None
     completed_at: str | None = None
@@ -631,10 +656,17 @@ class BulkOperations:
 
     Attributes:
         polls_to_finish: Polls an operation answers RUNNING before it finishes.
+        polls_to_cancel: Polls a cancelled operation answers CANCELING before CANCELED.
+        busy_downloads: Result downloads the storage host answers 503 SlowDown, with a
+            `Retry-After` HTTP-date one second ahead, before serving the file.
         fail_with: When set (`ACCESS_DENIED`, `INTERNAL_SERVER_ERROR` or `TIMEOUT`), operations
             finish FAILED with this `errorCode` instead of COMPLETED.
         leaked_tokens: Result downloads that carried an `X-Shopify-Access-Token`; a client
             must not send the shop's token to the storage host the URL points to.
+        group_objects: None to group objects as the API version and the `groupObjects`
+            argument say; True or False to force it (an API that changed its default).
+        ungrouped_layout: Where child lines go in an ungrouped file: `children_last` (after
+            every parent) or `shuffled` (every line in a seeded random order).
     """
 
     RESULTS_PREFIX = "/bulk-results/"
@@ -645,8 +677,24 @@ class BulkOperations:
         self._ops: dict[int, _Operation] = {}
         self._current: _Operation | None = None
         self.polls_to_finish = 2
+        self.polls_to_cancel = 1
+        self.busy_downloads = 0
         self.fail_with: str | None = None
         self.leaked_tokens = 0
+        self.group_objects: bool | None = None
+        self.ungrouped_layout: Literal["children_last", "shuffled"] = "shuffled"
+
+    def history(self) -> list[dict[str, Any]]:
+        """Every operation started: id, status, the `groupObjects` argument, whether grouped."""
+        return [
+            {
+                "id": _gid("BulkOperation", op.id),
+                "status": op.status,
+                "groupObjects": op.group_objects,
+                "grouped": op.grouped,
+            }
+            for op in self._ops.values()
+        ]
 
     def graphql(self, request: Request, version: str) -> Response:
         """Answer `POST /admin/api/<version>/graphql.json`."""
@@ -691,9 +739,32 @@ class BulkOperations:
                     sel.line,
                     sel.col,
                 )
-            op, errors = self._start(query, request)
+            group = sel.args.get("groupObjects")
+            if "groupObjects" in sel.args and version != "unstable" and version < "2025-07":
+                raise GraphQLError(
+                    "Field 'bulkOperationRunQuery' doesn't accept argument 'groupObjects'",
+                    "argumentNotAccepted",
+                    sel.line,
+                    sel.col,
+                )
+            if group is not None and not isinstance(group, bool):
+                raise GraphQLError(
+                    f"Argument 'groupObjects' on Field 'bulkOperationRunQuery' has an invalid "
+                    f"value ({group}). Expected type 'Boolean!'.",
+                    "argumentLiteralsIncompatible",
+                    sel.line,
+                    sel.col,
+                )
+            if group is None:
+                group = version != "unstable" and version < "2026-01"
+            if self.group_objects is not None:
+                group = self.group_objects
+            op, errors = self._start(query, request, group, sel.args.get("groupObjects"))
             value = {"bulkOperation": op, "userErrors": errors}
             return _project(value, sel.children or [], "BulkOperationRunQueryPayload", [])
+        if sel.name == "bulkOperationCancel":
+            value = self._cancel(sel.args.get("id"), request)
+            return _project(value, sel.children or [], "BulkOperationCancelPayload", [])
         if sel.name == "node":
             gid = sel.args.get("id")
             match = _GID.match(str(gid))
@@ -712,8 +783,29 @@ class BulkOperations:
             self._advance(op)
         return _project(self._op_json(op, request), sel.children or [], "BulkOperation", [])
 
+    def _cancel(self, gid: Any, request: Request) -> dict[str, Any]:
+        match = _GID.match(str(gid))
+        with self._lock:
+            op = self._ops.get(int(match[1])) if match else None
+            if op is None:
+                error = {"field": ["id"], "message": "Bulk operation does not exist"}
+                return {"bulkOperation": None, "userErrors": [error]}
+            if op.status not in ("CREATED", "RUNNING"):
+                message = f"A bulk operation cannot be canceled when it is {op.status.lower()}"
+                return {
+                    "bulkOperation": self._op_json(op, request),
+                    "userErrors": [{"field": None, "message": message}],
+                }
+            op.status = "CANCELING"
+            return {"bulkOperation": self._op_json(op, request), "userErrors": []}
+
     def _advance(self, op: _Operation) -> None:
-        if op.status in ("COMPLETED", "FAILED"):
+        if op.status in ("COMPLETED", "FAILED", "CANCELED"):
+            return
+        if op.status == "CANCELING":
+            op.cancel_polls += 1
+            if op.cancel_polls >= self.polls_to_cancel:
+                op.status, op.completed_at = "CANCELED", _now()
             return
         op.polls += 1
         if op.polls < self.polls_to_finish:
@@ -746,14 +838,14 @@ class BulkOperations:
         }
 
     def _start(
-        self, query: str, request: Request
+        self, query: str, request: Request, grouped: bool, group_arg: Any
     ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         def refuse(message: str) -> tuple[None, list[dict[str, Any]]]:
             return None, [{"field": ["query"], "message": message, "code": "INVALID"}]
 
         with self._lock:
             current = self._current
-            if current is not None and current.status in ("CREATED", "RUNNING"):
+            if current is not None and current.status in ("CREATED", "RUNNING", "CANCELING"):
                 return None, [
                     {
                         "field": None,
@@ -780,12 +872,23 @@ class BulkOperations:
             return refuse(problem)
         top = next(s for s in selections if s.name != "__typename")
         lines, roots = self._run(top)
+        if not grouped:
+            lines = self._ungroup(lines, len(self._ops) + 1)
         body = b"".join(json.dumps(x, separators=(",", ":")).encode() + b"\n" for x in lines)
         with self._lock:
             op = _Operation(len(self._ops) + 1, query, _now(), body, len(lines), roots)
+            op.grouped, op.group_objects = grouped, group_arg
             self._ops[op.id] = op
             self._current = op
         return self._op_json(op, request), []
+
+    def _ungroup(self, lines: list[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+        if self.ungrouped_layout == "children_last":
+            parents = [x for x in lines if "__parentId" not in x]
+            return parents + [x for x in lines if "__parentId" in x]
+        shuffled = list(lines)
+        random.Random(seed).shuffle(shuffled)
+        return shuffled
 
     def _run(self, top: Selection) -> tuple[list[dict[str, Any]], int]:
         app = self._app
@@ -825,6 +928,16 @@ class BulkOperations:
             self.leaked_tokens += 1
         name = request.path[len(self.RESULTS_PREFIX) :].removesuffix(".jsonl")
         op = self._ops.get(int(name)) if name.isdigit() else None
+        if self.busy_downloads > 0:
+            self.busy_downloads -= 1
+            # Storage hosts may announce the wait as an HTTP-date (RFC 9110 §10.2.3).
+            when = format_datetime(datetime.now(UTC) + timedelta(seconds=1), usegmt=True)
+            return Response(
+                503,
+                b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>SlowDown</Code>"
+                b"<Message>Please reduce your request rate.</Message></Error>",
+                [("Retry-After", when)],
+            )
         if op is None or request.query.get("sig") != op.signature or op.status != "COMPLETED":
             return Response(
                 403,

@@ -230,7 +230,7 @@ class MetaAdsApp:
         self._run_ids = itertools.count(6_023_920_149_050)
         self._runs: dict[str, _ReportRun] = {}
         self._failing: deque[JobOutcome] = deque()
-        self._throttles: deque[tuple[int, float]] = deque()
+        self._throttles: deque[tuple[int, float, int]] = deque()
 
     def forget_reports(self) -> None:
         """Drop cached reports, after the business's ad rows changed."""
@@ -244,17 +244,20 @@ class MetaAdsApp:
         with self._lock:
             self._failing.extend([status] * n)
 
-    def throttle(self, code: int, times: int = 1, regain_minutes: float = 0) -> None:
+    def throttle(
+        self, code: int, times: int = 1, regain_minutes: float = 0, status: int = 400
+    ) -> None:
         """Answer the next `times` requests with Meta's throttling error `code`.
 
-        Each is HTTP 400 with the Graph error body and the usage header Meta sends with that
-        code: `x-app-usage` for 4, `x-business-use-case-usage` (with
-        `estimated_time_to_regain_access` = `regain_minutes`) for 17, 32, 613, 80000 and 80004.
+        Each is HTTP `status` (400; Meta also answers code 4 with 403) with the Graph error
+        body and the usage header Meta sends with that code: `x-app-usage` for 4,
+        `x-business-use-case-usage` (with `estimated_time_to_regain_access` = `regain_minutes`)
+        for 17, 32, 613, 80000 and 80004.
         """
         if code not in _THROTTLES:
             raise ValueError(f"`{code}` is not a Meta throttling code: use one of {THROTTLE_CODES}")
         with self._lock:
-            self._throttles.extend([(code, regain_minutes)] * times)
+            self._throttles.extend([(code, regain_minutes, status)] * times)
 
     def report_run_params(self, report_run_id: str) -> dict[str, str]:
         """The parameters an async report run was created with."""
@@ -334,7 +337,7 @@ class MetaAdsApp:
         with self._lock:
             if not self._throttles:
                 return None
-            code, minutes = self._throttles.popleft()
+            code, minutes, status = self._throttles.popleft()
         message, subcode, header = _THROTTLES[code]
         error: dict[str, Any] = {
             "message": message,
@@ -361,7 +364,7 @@ class MetaAdsApp:
                 ]
             }
         return json_response(
-            400, {"error": error}, [(header, json.dumps(usage, separators=(",", ":")))]
+            status, {"error": error}, [(header, json.dumps(usage, separators=(",", ":")))]
         )
 
     def _account(self, query: dict[str, str], account: dict[str, Any]) -> Response:

@@ -155,12 +155,17 @@ class TikTokAdsApp:
     Args:
         business: The simulated shop and its ad accounts.
         token: The only access token accepted in the `Access-Token` header.
+
+    Attributes:
+        error_http_status: HTTP status of answers carrying an error code: 200 as TikTok
+            normally sends them, or a 5xx as its gateway does during incidents.
     """
 
     def __init__(self, business: Business, token: str = SANDBOX_TIKTOK_TOKEN) -> None:
         self.business = business
         self.token = token
         self.drift: frozenset[str] = frozenset()
+        self.error_http_status = 200
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
         self._tables: dict[tuple[str, tuple[str, ...], date, date], list[dict[str, Any]]] = {}
@@ -201,7 +206,7 @@ class TikTokAdsApp:
             else:
                 data = self._report(request.query)
         except _ApiError as exc:
-            return json_response(200, self.error(exc.code, exc.message))
+            return json_response(self.error_http_status, self.error(exc.code, exc.message))
         return json_response(
             200, {"code": 0, "message": "OK", "request_id": self.request_id(), "data": data}
         )

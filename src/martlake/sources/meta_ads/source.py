@@ -64,6 +64,8 @@ WINDOW_DAYS = 31
 ASYNC_AFTER_DAYS = 7
 """In `async_reports = "auto"`, windows longer than this go through async report runs."""
 MAX_POLL_WAIT = 30.0
+MIN_POLL_WAIT = 0.05
+"""Shortest wait between two status polls of a report run, whatever the settings say."""
 JOB_COMPLETED = "Job Completed"
 JOB_FAILURES = ("Job Failed", "Job Skipped")
 # https://developers.facebook.com/docs/graph-api/guides/error-handling
@@ -292,7 +294,7 @@ class MetaAdsSource(Source):
                     f"({percent}%) after {s.async_timeout:g}s: raise "
                     "`sources.meta_ads.async_timeout`, or retry later"
                 )
-            wait = min(max(wait * 2, s.async_poll_interval), MAX_POLL_WAIT)
+            wait = min(max(wait * 2, s.async_poll_interval, MIN_POLL_WAIT), MAX_POLL_WAIT)
             wait = min(wait, max(0.0, deadline - time.monotonic()))
 
     def _table(
@@ -437,15 +439,18 @@ def _map_error(response: httpx.Response) -> MartlakeError | None:
         return None
     code = error.get("code")
     message = redact(str(error.get("message", "")))[:160]
-    if code in _AUTH_CODES or response.status_code in (401, 403):
+    # Throttling first: Meta answers the app limit (code 4) with HTTP 403 as well as 400.
+    if code in _THROTTLE_CODES or response.status_code == 429:
+        return RateLimitError(
+            f"meta_ads: throttled (code {code}: {message})", retry_after=_regain_seconds(response)
+        )
+    if code in _AUTH_CODES or (
+        response.status_code in (401, 403) and not error.get("is_transient")
+    ):
         return AuthError(
             f"meta_ads: the token was rejected or lacks `ads_read` (code {code}: {message}): "
             "create a system-user token with ads_read and set `sources.meta_ads.access_token` "
             "in .martlake/secrets.toml"
-        )
-    if code in _THROTTLE_CODES or response.status_code == 429:
-        return RateLimitError(
-            f"meta_ads: throttled (code {code}: {message})", retry_after=_regain_seconds(response)
         )
     if code == 1 and "reduce the amount of data" in message.lower():
         return _TooMuchDataError(

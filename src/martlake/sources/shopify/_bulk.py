@@ -7,6 +7,15 @@ nodes of a nested connection (line items) are lines of their own pointing at the
 conversion and load the same rows. Bulk queries cannot hold a connection inside a list field
 (`Order.refunds` is a list, `Refund.refundLineItems` a connection), so refunds come from REST:
 orders with refunds are re-fetched by id.
+
+Line order: child lines follow their parent only when the operation groups objects, which is
+the default before API 2026-01 and asked for with `groupObjects: true` from 2025-07 on
+(https://shopify.dev/changelog/bulk-operations-group-objects-default-changed-to-false). The
+reader does not rely on it: the file is spooled to disk, a first pass checks the order and, when
+children are not next to their parent, indexes every line as (order id, byte offset) in two
+pyarrow columns (16 bytes a line, ~60 MB for 1M orders with 3 line items each); a second pass
+then reads orders with their line items by seeking, sorted by order id. Grouped files are read
+in one sequential pass, as before.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import msgspec
+import pyarrow as pa
 
 from martlake.config import redact
 from martlake.errors import (
@@ -30,7 +41,7 @@ from martlake.errors import (
     SourceContractError,
     SourceError,
 )
-from martlake.sources._http import HttpClient
+from martlake.sources._http import HttpClient, retry_after_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -41,12 +52,28 @@ RUN_MUTATION = """mutation martlakeBulkOrders($query: String!) {
     userErrors { field message }
   }
 }"""
+RUN_GROUPED_MUTATION = """mutation martlakeBulkOrders($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: true) {
+    bulkOperation { id status }
+    userErrors { field message }
+  }
+}"""
+# `groupObjects` exists from 2025-07 on; older versions refuse an unknown argument.
+GROUP_OBJECTS_SINCE = "2025-07"
+CANCEL_MUTATION = """mutation martlakeBulkCancel($id: ID!) {
+  bulkOperationCancel(id: $id) {
+    bulkOperation { id status }
+    userErrors { field message }
+  }
+}"""
+CANCEL_TIMEOUT_SECONDS = 600.0
 POLL_QUERY = """query martlakeBulkStatus($id: ID!) {
   node(id: $id) {
     ... on BulkOperation { id status errorCode objectCount url partialDataUrl }
   }
 }"""
 CURRENT_QUERY = "query martlakeCurrentBulk { currentBulkOperation { id status } }"
+RUNNING = ("CREATED", "RUNNING", "CANCELING")
 _MONEY = "shopMoney { amount currencyCode } presentmentMoney { amount currencyCode }"
 ORDERS_QUERY = (
     """{
@@ -55,7 +82,7 @@ ORDERS_QUERY = (
       node {
         id name number createdAt updatedAt processedAt cancelledAt displayFinancialStatus
         currencyCode presentmentCurrencyCode email phone test sourceName discountCodes
-        customerJourneySummary { firstVisit { landingPage referrerUrl } }
+        customerJourneySummary { lastVisit { landingPage referrerUrl } }
         customer { id email phone }
         shippingAddress { countryCodeV2 provinceCode }
         subtotalPriceSet { MONEY }
@@ -166,11 +193,14 @@ class BulkReader:
         return data
 
     def _start(self, query: str) -> dict[str, Any]:
-        """Start the operation; when another one of the app runs (a killed run's, say), wait
-        for it once, since API versions before 2026-01 allow one bulk query at a time."""
-        waited = False
+        """Start the operation. One bulk query runs per app and shop (before 2026-01), so an
+        operation still running is a killed run's orphan: cancel it, then start ours."""
+        version = self._api.rstrip("/").rsplit("/", 1)[-1]
+        grouped = version == "unstable" or version >= GROUP_OBJECTS_SINCE
+        mutation = RUN_GROUPED_MUTATION if grouped else RUN_MUTATION
+        cancelled = False
         while True:
-            payload = self._graphql(RUN_MUTATION, {"query": query}).get("bulkOperationRunQuery")
+            payload = self._graphql(mutation, {"query": query}).get("bulkOperationRunQuery")
             if not isinstance(payload, dict):
                 raise SourceContractError(
                     "shopify: bulkOperationRunQuery answered no payload: check `api_version`"
@@ -179,23 +209,35 @@ class BulkReader:
             message = "; ".join(str(e.get("message")) for e in errors if isinstance(e, dict))
             if not errors or "already in progress" not in message:
                 return payload
-            if waited or not self._wait_for_current():
+            if cancelled or not self._cancel_current():
                 raise SourceError(
-                    f"shopify: a bulk operation is already running on the shop (`{message}`): "
-                    "wait for it to finish (or cancel it) and run again"
+                    f"shopify: a bulk operation is already running on the shop (`{message}`) "
+                    "and could not be cancelled: wait for it to finish (or cancel it) and run "
+                    "again"
                 )
-            waited = True
+            cancelled = True
 
-    def _wait_for_current(self) -> bool:
+    def _cancel_current(self) -> bool:
+        """Cancel the app's running bulk operation and wait until it has stopped."""
+        current = self._graphql(CURRENT_QUERY, {}).get("currentBulkOperation") or {}
+        op_id = current.get("id")
+        if op_id and current.get("status") in ("CREATED", "RUNNING"):
+            logger.warning(
+                "shopify: cancelling bulk operation %s left running (by a killed run?) to start "
+                "this run's",
+                op_id,
+            )
+            self._graphql(CANCEL_MUTATION, {"id": op_id})
         started = time.monotonic()
         wait = FIRST_POLL_SECONDS
-        while time.monotonic() - started <= self._timeout:
+        limit = min(self._timeout, CANCEL_TIMEOUT_SECONDS)
+        while current.get("status") in RUNNING:
+            if time.monotonic() - started > limit:
+                return False
             self._sleep(min(wait, self._poll))
             wait *= 2
             current = self._graphql(CURRENT_QUERY, {}).get("currentBulkOperation") or {}
-            if current.get("status") not in ("CREATED", "RUNNING", "CANCELING"):
-                return True
-        return False
+        return True
 
     def _run(self, query: str) -> str | None:
         payload = self._start(query)
@@ -272,44 +314,142 @@ class BulkReader:
                         f"shopify: downloading the bulk result `{where}` failed ({reason}): run "
                         "again; the URL expires a week after the operation finished"
                     )
-                delay = float(wait) if wait else self._backoff * 2 ** (attempt - 1)
+                announced = retry_after_seconds(wait)
+                delay = self._backoff * 2 ** (attempt - 1) if announced is None else announced
                 logger.info(
                     "shopify: bulk result download failed; retry %d in %.1fs", attempt, delay
                 )
                 self._sleep(min(delay, 60.0))
 
     def _download(self, url: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
-        orders: list[dict[str, Any]] = []
-        by_gid: dict[str, dict[str, Any]] = {}
         with tempfile.TemporaryFile() as spool:
             self._fetch(url, spool)
-            for number, raw in enumerate(spool, 1):
-                if not raw.strip():
-                    continue
-                try:
-                    line = json.loads(raw)
-                except ValueError:
-                    raise SourceContractError(
-                        f"shopify: line {number} of the bulk result is not JSON: run again"
-                    ) from None
-                parent = line.pop("__parentId", None)
-                if parent is None:
-                    if len(orders) >= chunk:
-                        yield orders
-                        orders, by_gid = [], {}
-                    order = rest_order(line)
-                    by_gid[line["id"]] = order
-                    orders.append(order)
-                    continue
-                owner = by_gid.get(parent)
-                if owner is None:
-                    raise SourceContractError(
-                        f"shopify: line {number} of the bulk result belongs to `{parent}`, which "
-                        "is not among the orders before it: run again and report it"
-                    )
-                owner["line_items"].append(rest_line_item(line))
-        if orders:
-            yield orders
+            index = _index(spool)
+            spool.seek(0)
+            if index is None:
+                yield from _read_grouped(spool, chunk)
+            else:
+                yield from _read_indexed(spool, index, chunk)
+
+
+class _Ids(msgspec.Struct):
+    id: str | None = None
+    parent: str | None = msgspec.field(default=None, name="__parentId")
+
+
+_IDS = msgspec.json.Decoder(_Ids)
+
+
+def _decode(raw: bytes, number: int) -> dict[str, Any]:
+    try:
+        line = json.loads(raw)
+    except ValueError:
+        line = None
+    if not isinstance(line, dict):
+        where = f"line {number}" if number else "a line"
+        raise SourceContractError(
+            f"shopify: {where} of the bulk result is not a JSON object: run again"
+        )
+    return line
+
+
+def _index(spool: Any) -> pa.Table | None:
+    """None when every child line directly follows its parent's group; otherwise each line's
+    order id, whether it is a child and its byte offset, sorted by order id, order line first."""
+    parts: list[pa.RecordBatch] = []
+    owners: list[int] = []
+    children: list[bool] = []
+    offsets: list[int] = []
+    grouped, last, offset = True, None, 0
+
+    def flush() -> None:
+        parts.append(pa.record_batch([owners, children, offsets], schema=_INDEX))
+        owners.clear()
+        children.clear()
+        offsets.clear()
+
+    for number, raw in enumerate(spool, 1):
+        here, offset = offset, offset + len(raw)
+        if not raw.strip():
+            continue
+        try:
+            ids = _IDS.decode(raw)
+        except msgspec.ValidationError:
+            raise SourceContractError(
+                f"shopify: line {number} of the bulk result has no string `id`/`__parentId`: "
+                "check `api_version` and report it"
+            ) from None
+        except msgspec.DecodeError:
+            raise SourceContractError(
+                f"shopify: line {number} of the bulk result is not JSON: run again"
+            ) from None
+        if ids.parent is None:
+            last = ids.id
+        else:
+            grouped = grouped and ids.parent == last
+        owners.append(gid_id(ids.parent if ids.parent is not None else ids.id) or -1)
+        children.append(ids.parent is not None)
+        offsets.append(here)
+        if len(owners) >= 65_536:  # Python lists hold ~5x what arrow columns do.
+            flush()
+    if grouped:
+        return None
+    flush()
+    return pa.Table.from_batches(parts, schema=_INDEX).sort_by(
+        [("owner", "ascending"), ("child", "ascending"), ("offset", "ascending")]
+    )
+
+
+_INDEX = pa.schema([("owner", pa.int64()), ("child", pa.bool_()), ("offset", pa.int64())])
+
+
+def _read_grouped(spool: Any, chunk: int) -> Iterator[list[dict[str, Any]]]:
+    """Orders of a file whose child lines follow their parent, in one sequential pass."""
+    orders: list[dict[str, Any]] = []
+    for number, raw in enumerate(spool, 1):
+        if not raw.strip():
+            continue
+        line = _decode(raw, number)
+        if line.pop("__parentId", None) is None:
+            if len(orders) >= chunk:
+                yield orders
+                orders = []
+            orders.append(rest_order(line))
+        else:
+            orders[-1]["line_items"].append(rest_line_item(line))
+    if orders:
+        yield orders
+
+
+def _read_indexed(spool: Any, index: pa.Table, chunk: int) -> Iterator[list[dict[str, Any]]]:
+    """Orders of a file in any line order, by order id, reading each line at its offset."""
+    orders: list[dict[str, Any]] = []
+    owner_of_last = None
+    for batch in index.to_batches(max_chunksize=65_536):
+        for owner, child, offset in zip(
+            batch.column(0).to_pylist(),
+            batch.column(1).to_pylist(),
+            batch.column(2).to_pylist(),
+            strict=True,
+        ):
+            spool.seek(offset)
+            line = _decode(spool.readline(), 0)
+            parent = line.pop("__parentId", None)
+            if not child:
+                if len(orders) >= chunk:
+                    yield orders
+                    orders = []
+                orders.append(rest_order(line))
+                owner_of_last = owner
+            elif owner != owner_of_last:
+                raise SourceContractError(
+                    f"shopify: a line of the bulk result belongs to `{parent}`, which is not "
+                    "among its orders: run again and report it"
+                )
+            else:
+                orders[-1]["line_items"].append(rest_line_item(line))
+    if orders:
+        yield orders
 
 
 def gid_id(value: Any) -> int | None:
@@ -359,7 +499,9 @@ def rest_line_item(node: dict[str, Any]) -> dict[str, Any]:
 
 def rest_order(node: dict[str, Any]) -> dict[str, Any]:
     """A bulk `Order` line as a REST order (line items arrive on later lines)."""
-    visit = (node.get("customerJourneySummary") or {}).get("firstVisit") or {}
+    # REST `landing_site` is the landing page of the session that placed the order: the last
+    # visit before it (`firstVisit` is the first session of the 30-day attribution window).
+    visit = (node.get("customerJourneySummary") or {}).get("lastVisit") or {}
     customer = node.get("customer")
     address = node.get("shippingAddress")
     status = node.get("displayFinancialStatus")

@@ -18,7 +18,13 @@ import httpx
 from martlake.config import ShopifySettings, redact
 from martlake.errors import AuthError, MartlakeError, RateLimitError, SourceContractError
 from martlake.privacy import hash_email, hash_phone
-from martlake.sources._http import DEFAULT_BACKOFF, DEFAULT_MAX_ATTEMPTS, HttpClient, decode_json
+from martlake.sources._http import (
+    DEFAULT_BACKOFF,
+    DEFAULT_MAX_ATTEMPTS,
+    HttpClient,
+    decode_json,
+    retry_after_seconds,
+)
 from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
 from martlake.sources.shopify._bulk import BulkReader, line_items_total
 from martlake.sources.shopify._schema import SCHEMAS
@@ -499,9 +505,9 @@ def _map_error(response: httpx.Response) -> MartlakeError | None:
             "`sources.shopify.shop` and `api_version` in martlake.toml"
         )
     if status == 429:
-        retry_after = response.headers.get("Retry-After")
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         return RateLimitError(
             "shopify: API call limit reached (429)",
-            retry_after=float(retry_after) if retry_after else 2.0,
+            retry_after=2.0 if retry_after is None else retry_after,
         )
     return None

@@ -308,7 +308,8 @@ def _map_error(response: httpx.Response) -> MartlakeError | None:
         return None
     if isinstance(body, dict) and "code" in body:
         error = _code_error(body)
-        if error is not None and response.status_code >= 500:
+        # A 5xx makes an unknown code transient; auth and contract errors stay final.
+        if type(error) is SourceError and response.status_code >= 500:
             error.retryable = True
         return error
     return None
