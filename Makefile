@@ -40,8 +40,9 @@ format: $(STAMP) ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
 
-bench: $(STAMP) ## Benchmarks: step timings of the demo, load rows/s vs dlt's dict-row path
+bench: $(STAMP) ## Benchmarks: demo step timings, load rows/s vs dlt, marts full vs daily build
 	$(BIN)/python tests/bench/bench_pipeline.py
+	$(BIN)/python tests/bench/bench_marts.py
 
 clean: ## Remove the virtualenv, caches and the demo project
 	rm -rf $(VENV) demo .pytest_cache .mypy_cache .ruff_cache

@@ -31,7 +31,8 @@ def data_snapshot(root: Path) -> dict[str, Any]:
 
 
 def marts(root: Path) -> dict[str, Any]:
-    """Every mart row, without bookkeeping columns (`_ingested_through`), which name the run."""
+    """Every mart row, without columns that record when rows were loaded (`_ingested_through`,
+    `last_ingested_at`): those name the run, not the data."""
     wh = DuckDBWarehouse(project(root).warehouse_path)
     out = {}
     for schema, table in wh.tables():
@@ -44,7 +45,7 @@ def marts(root: Path) -> dict[str, Any]:
                 "where table_schema = ? and table_name = ? order by ordinal_position",
                 [schema, table],
             )
-            if not name.startswith("_")
+            if not (name.startswith("_") or name.endswith("ingested_at"))
         ]
         select = ", ".join(f'"{c}"' for c in columns)
         out[f"{schema}.{table}"] = wh.query(

@@ -31,8 +31,8 @@ app = typer.Typer(
 sandbox_app = typer.Typer(help="The simulated business and its local API emulators.")
 app.add_typer(sandbox_app, name="sandbox")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ProjectDir = Annotated[
     Path,
@@ -257,6 +257,19 @@ def sources(project_dir: ProjectDir = Path(".")) -> None:
             escape((s.message or "")[:120]) if s.state.value == "failing" else "",
         )
     console.print(table)
+
+
+@app.command()
+def docs(project_dir: ProjectDir = Path(".")) -> None:
+    """Build dbt's documentation site (models, columns, tests, lineage graph) into
+    `<output_dir>/docs/`: open its index.html in a browser, no server needed.
+
+    Example: martlake docs
+    """
+    from martlake.pipeline import build_docs
+
+    folder = build_docs(load_project(project_dir))
+    console.print(f"Docs: {escape(str(folder / 'index.html'))}", soft_wrap=True)
 
 
 @sandbox_app.command("serve")

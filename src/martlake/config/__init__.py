@@ -24,6 +24,7 @@ from martlake.config._models import (
     ShopifySettings,
     SourcesSettings,
     TikTokAdsSettings,
+    TransformSettings,
     WarehouseSettings,
 )
 from martlake.config._redact import redact, register_secret
@@ -48,6 +49,7 @@ __all__ = [
     "ShopifySettings",
     "SourcesSettings",
     "TikTokAdsSettings",
+    "TransformSettings",
     "WarehouseSettings",
     "load_project",
     "redact",

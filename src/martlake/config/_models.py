@@ -97,9 +97,9 @@ class MetaAdsSettings(_Section):
     async_reports: Literal["auto", "always", "never"] = "auto"
     """Read insights through async report runs: `auto` for windows longer than 7 days
     (backfills, the lookback), `always`, or `never` (synchronous GETs only)."""
-    async_poll_interval: float = Field(default=0.1, ge=0)
+    async_poll_interval: float = Field(default=0.1, gt=0, le=30)
     """Seconds between the first (immediate) and second status poll of a report run; the wait
-    doubles after each poll, up to 30 s."""
+    doubles after each poll, up to 30 s (and is never below 0.05 s)."""
     async_timeout: float = Field(default=3600.0, gt=0)
     """Seconds to wait for one report run to complete before failing the extraction."""
     async_retries: int = Field(default=3, ge=0)
@@ -399,6 +399,19 @@ class MartsSettings(_Section):
     """`premium_products` lists the products whose average unit price has a z-score (against
     every product that sold) above this."""
 
+    attribution_lag_days: int = Field(default=7, ge=0, le=90)
+    """`marketing_unified_with_explanations` explains a day's spend without attributed orders
+    as `attribution_lag` when the channel has attributed orders within this many days after."""
+
+
+class TransformSettings(_Section):
+    """`[transform]`: the dbt project martlake builds."""
+
+    model_paths: list[Path] = Field(default_factory=lambda: [Path("models")])
+    """Folders of your own dbt models (relative to the project directory), built next to the
+    shipped ones; a model named like a shipped one replaces it. The default `models` folder is
+    used when it exists; a folder set here must exist."""
+
 
 class FreshnessSettings(_Section):
     """`[quality.freshness]`: age of the newest load in each raw table."""
@@ -440,6 +453,7 @@ class Settings(_Section):
     reporting: ReportingSettings = ReportingSettings()
     attribution: AttributionSettings = AttributionSettings()
     marts: MartsSettings = MartsSettings()
+    transform: TransformSettings = TransformSettings()
     quality: QualitySettings = QualitySettings()
     publish: PublishSettings = PublishSettings()
     privacy: PrivacySettings = PrivacySettings()

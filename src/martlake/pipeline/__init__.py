@@ -3,6 +3,7 @@
 from martlake.pipeline._progress import LogProgress, NullProgress, Progress
 from martlake.pipeline._sandbox import sandbox_server, simulator_config
 from martlake.pipeline._steps import STEPS, StepResult, StepStatus
+from martlake.pipeline.docs import build_docs
 from martlake.pipeline.run import (
     RunOptions,
     RunResult,
@@ -25,6 +26,7 @@ __all__ = [
     "SourceStatus",
     "StepResult",
     "StepStatus",
+    "build_docs",
     "latest_checks",
     "plan_steps",
     "recent_runs",

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from martlake.config import Project, redact, require_secrets
-from martlake.errors import MartlakeError, SourceError
+from martlake.errors import ConfigError, MartlakeError, SourceError
 from martlake.pipeline._dlt import dlt_pipeline, dlt_resource, load_error, unwrap
 from martlake.pipeline._progress import Progress
 from martlake.pipeline._sandbox import configured_sources, source_settings
@@ -169,6 +169,7 @@ def transform(rc: RunContext) -> StepResult:
         state_dir=rc.project.state_dir / "dbt",
         full_refresh=rc.full_refresh,
         vars=dbt_vars(rc.project),
+        extra_model_paths=user_model_paths(rc.project),
     )
     for node in result.nodes:
         if node.resource_type == "model":
@@ -192,9 +193,26 @@ def transform(rc: RunContext) -> StepResult:
     return StepResult("transform", StepStatus.OK, message=f"{models} models, {tests} tests passed")
 
 
+def user_model_paths(project: Project) -> list[Path]:
+    """The project's own dbt model folders (`[transform] model_paths`); the default `models`
+    folder only when it exists."""
+    settings = project.settings.transform
+    paths = [project.root / path for path in settings.model_paths]
+    if "model_paths" not in settings.model_fields_set:
+        return [path for path in paths if path.is_dir()]
+    missing = [str(path) for path in paths if not path.is_dir()]
+    if missing:
+        raise ConfigError(
+            f"`[transform] model_paths` names `{missing[0]}`, which is not a folder: create it"
+            " or remove it from martlake.toml"
+        )
+    return paths
+
+
 def dbt_vars(project: Project) -> dict[str, object]:
     """The dbt vars of a project: its `[reporting]` currency and fixed FX rates, and its
-    `[attribution]` channel spellings and discount-code rules, and its `[marts]` parameters."""
+    `[attribution]` channel spellings and discount-code rules, its `[marts]` parameters and
+    the names of its configured sources."""
     reporting = project.settings.reporting
     out: dict[str, object] = {"fx_rates": {k: str(v) for k, v in reporting.fx_rates.items()}}
     if reporting.currency:
@@ -205,6 +223,8 @@ def dbt_vars(project: Project) -> dict[str, object]:
         rule.model_dump(exclude_none=True) for rule in attribution.discount_codes
     ]
     out["premium_zscore"] = project.settings.marts.premium_zscore
+    out["attribution_lag_days"] = project.settings.marts.attribution_lag_days
+    out["configured_sources"] = sorted(configured_sources(project))
     return out
 
 

@@ -155,6 +155,8 @@ def run_dbt(
         args += ["--exclude", selector]
     if full_refresh:
         args.append("--full-refresh")
+    if command == "docs generate":
+        args.append("--static")  # also writes static_index.html, which embeds the artifacts
     if vars:
         args += ["--vars", json.dumps(vars, default=str)]
 
@@ -264,6 +266,9 @@ def _overlay_project(state_dir: Path, extra_model_paths: list[Path]) -> Path:
 
     dbt joins its target path with each file's path relative to the project root, so model paths
     outside the root would make dbt write compiled SQL over the source files: link them in instead.
+    A user model named like a shipped one replaces it: dbt forbids two models of one name, so the
+    shipped file is left out of the overlay, the override builds into the replaced model's schema,
+    and the shipped properties of the model are dropped when the user's .yml files describe it.
     """
     yaml = importlib.import_module("yaml")  # PyYAML comes with dbt; it ships no type stubs
     overlay = state_dir / "project"
@@ -271,25 +276,123 @@ def _overlay_project(state_dir: Path, extra_model_paths: list[Path]) -> Path:
         shutil.rmtree(overlay)
     overlay.mkdir()
     config = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))
+    user_models = _user_models(extra_model_paths)
+    shipped_paths = [PROJECT_DIR / folder for folder in config.get("model-paths") or ["models"]]
+    shipped = {
+        sql.stem: sql.relative_to(root)
+        for root in shipped_paths
+        if root.is_dir()
+        for sql in sorted(root.rglob("*.sql"))
+    }
+    overridden = sorted(user_models.keys() & shipped.keys())
+    described = _described_models(extra_model_paths, yaml) & set(overridden)
     for key in _PATH_KEYS:
         for folder in config.get(key) or []:
-            if (PROJECT_DIR / folder).is_dir():
+            if not (PROJECT_DIR / folder).is_dir():
+                continue
+            if key == "model-paths" and overridden:
+                _mirror(PROJECT_DIR / folder, overlay / folder, set(overridden), described, yaml)
+            else:
                 _link(PROJECT_DIR / folder, overlay / folder)
+    model_config = config.setdefault("models", {}).setdefault(config["name"], {})
+    for index, path in enumerate(extra_model_paths):
+        name = f"user_models_{index}"
+        _link(path, overlay / name)
+        config["model-paths"] = [*config.get("model-paths", ["models"]), name]
+    for model in overridden:
+        relative = user_models[model][1]
+        schema = _configured(model_config, shipped[model], "+schema")
+        if schema is None:
+            continue
+        node = model_config  # a model's fqn leaves out its model path: user_models_N/a/b → a, b
+        for part in relative.parent.parts:
+            node = node.setdefault(part, {})
+        node[model] = {"+schema": schema}
+        logger.info("user model `%s` replaces the shipped one (schema %s)", model, schema)
+    (overlay / "dbt_project.yml").write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
+    return overlay
+
+
+def _user_models(extra_model_paths: list[Path]) -> dict[str, tuple[int, Path]]:
+    """Model name → (index of its folder, path inside the folder) of every user model."""
+    found: dict[str, tuple[int, Path]] = {}
     for index, path in enumerate(extra_model_paths):
         if not path.is_dir():
             raise TransformError(
                 f"extra model path `{path}` is not a directory; create it or remove it from the"
                 " project's model paths"
             )
-        name = f"user_models_{index}"
-        _link(path, overlay / name)
-        config["model-paths"] = [*config.get("model-paths", ["models"]), name]
-    (overlay / "dbt_project.yml").write_text(yaml.safe_dump(config, sort_keys=False), "utf-8")
-    return overlay
+        for sql in sorted(path.rglob("*.sql")):
+            if sql.stem in found:
+                first = extra_model_paths[found[sql.stem][0]] / found[sql.stem][1]
+                raise TransformError(
+                    f"two user models are named `{sql.stem}`: `{first}` and `{sql}`; dbt needs"
+                    " unique model names, rename or remove one"
+                )
+            found[sql.stem] = (index, sql.relative_to(path))
+    return found
+
+
+def _described_models(extra_model_paths: list[Path], yaml: Any) -> set[str]:
+    """Names of the models the user's .yml files give properties to (unreadable files: none)."""
+    names: set[str] = set()
+    for path in extra_model_paths:
+        for file in sorted([*path.rglob("*.yml"), *path.rglob("*.yaml")]):
+            try:
+                document = yaml.safe_load(file.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, yaml.YAMLError):
+                continue  # dbt reports the file itself
+            for model in _model_entries(document):
+                names.add(str(model["name"]))
+    return names
+
+
+def _model_entries(document: Any) -> list[dict[str, Any]]:
+    models = document.get("models") if isinstance(document, dict) else None
+    if not isinstance(models, list):
+        return []
+    return [m for m in models if isinstance(m, dict) and "name" in m]
+
+
+def _mirror(source: Path, target: Path, skip: set[str], drop: set[str], yaml: Any) -> None:
+    """Recreate `source` at `target` from links to its files, without the models in `skip` and
+    without the properties of the models in `drop`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(source.iterdir()):
+        if entry.is_dir():
+            _mirror(entry, target / entry.name, skip, drop, yaml)
+        elif entry.suffix == ".sql" and entry.stem in skip:
+            continue
+        elif entry.suffix in {".yml", ".yaml"} and drop:
+            document = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            entries = _model_entries(document)
+            if any(m["name"] in drop for m in entries):
+                document["models"] = [m for m in entries if m["name"] not in drop]
+                (target / entry.name).write_text(
+                    yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "utf-8"
+                )
+            else:
+                _link(entry, target / entry.name)
+        else:
+            _link(entry, target / entry.name)
+
+
+def _configured(model_config: dict[str, Any], relative: Path, key: str) -> Any:
+    """The value of `key` that dbt_project.yml's `models:` tree gives the model at `relative`."""
+    value = model_config.get(key)
+    node: Any = model_config
+    for part in relative.parent.parts:
+        node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and key in node:
+            value = node[key]
+    return value
 
 
 def _link(target: Path, link: Path) -> None:
     try:
-        link.symlink_to(target, target_is_directory=True)
+        link.symlink_to(target, target_is_directory=target.is_dir())
     except OSError:  # no symlink privilege (Windows): a copy is good enough for one run
-        shutil.copytree(target, link)
+        if target.is_dir():
+            shutil.copytree(target, link)
+        else:
+            shutil.copy2(target, link)

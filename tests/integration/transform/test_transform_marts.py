@@ -74,6 +74,12 @@ MODELS = {
     "sales_by_geography": "marts",
     "customer_ltv": "marts",
     "ltv_cohorts": "marts",
+    "ad_performance_unified": "marts",
+    "source_coverage_daily": "marts",
+    "marketing_unified_with_explanations": "marts",
+    "marketing_monthly_performance": "marts",
+    "channel_mix": "marts",
+    "executive_summary_monthly": "marts",
 }
 
 
@@ -116,6 +122,21 @@ def test_build_runs_every_model_and_test_successfully(built: Build) -> None:
         "assert_ltv_cohorts_net_sales_per_month",
         "assert_ltv_cohorts_size_per_cohort",
         "assert_ltv_cohorts_month_0_is_the_whole_cohort",
+        "assert_ad_performance_matches_platforms",
+        "assert_ad_performance_level_matches_ids",
+        "assert_ad_performance_spend_matches_marketing",
+        "assert_ad_performance_impressions_match_marketing",
+        "assert_ad_performance_clicks_match_marketing",
+        "assert_source_coverage_status_matches_rows",
+        "assert_explanations_cover_every_marketing_row",
+        "assert_explanations_spend_matches_marketing",
+        "assert_unexplained_spend_has_spend_and_no_orders",
+        "assert_monthly_marketing_spend_matches_unified",
+        "assert_monthly_marketing_revenue_matches_unified",
+        "assert_monthly_marketing_orders_match_unified",
+        "assert_executive_summary_orders_per_month",
+        "assert_executive_summary_ad_spend_per_month",
+        "assert_executive_summary_net_sales_adds_up",
     }
 
 

@@ -1,5 +1,5 @@
 -- One row per shop-local day from the first order to the last order or refund, zero-filled.
--- Orders count on their order date, returns on their refund date.
+-- Orders count on their order date, returns (and refunded orders) on their refund date.
 with orders as (
     select
         *,
@@ -29,7 +29,8 @@ order_days as (
 return_days as (
     select
         refunds.refund_date as date,
-        sum(refunds.subtotal) as returns
+        sum(refunds.subtotal) as returns,
+        count(distinct refunds.order_id) as refunded_orders
     from {{ ref('stg_shopify__refund_lines') }} as refunds
     inner join orders
         on refunds.order_id = orders.order_id
@@ -57,6 +58,7 @@ select
     {{ money('coalesce(order_days.gross_sales, 0)') }} as gross_sales,
     {{ money('coalesce(order_days.discounts, 0)') }} as discounts,
     {{ money('coalesce(return_days.returns, 0)') }} as returns,
+    coalesce(return_days.refunded_orders, 0) as refunded_orders,
     {{ money(
         'coalesce(order_days.gross_sales, 0) - coalesce(order_days.discounts, 0)'
         ~ ' - coalesce(return_days.returns, 0)'
@@ -65,6 +67,10 @@ select
     {{ money('coalesce(order_days.taxes, 0)') }} as taxes,
     {{ money('coalesce(order_days.total_sales, 0)') }} as total_sales,
     {{ safe_divide('order_days.gross_sales - order_days.discounts', 'order_days.orders') }} as aov,
+    {{ safe_divide('coalesce(return_days.returns, 0)', 'order_days.gross_sales') }}
+        as refund_rate,
+    {{ safe_divide('coalesce(return_days.refunded_orders, 0)', 'order_days.orders') }}
+        as order_refund_rate,
     coalesce(order_days.new_customers, 0) as new_customers,
     coalesce(order_days.returning_customers, 0) as returning_customers,
     {{ money('coalesce(order_days.new_customer_revenue, 0)') }} as new_customer_revenue,
