@@ -30,7 +30,8 @@ MY_NODES = {
     "campaign_daily",
 }
 META, GOOGLE, TIKTOK = "23850001", "21000000001", "1800000000000000001"
-pytestmark = pytest.mark.slow
+# One worker builds the module's warehouse once; its tests run in order on it.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attribution_rules")]
 
 
 @pytest.fixture(scope="module")

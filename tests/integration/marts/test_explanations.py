@@ -52,7 +52,8 @@ create table raw_google_ads.ad_stats (
 )
 """
 PLATFORMS: tuple[Platform, ...] = ("meta", "google", "tiktok")
-pytestmark = pytest.mark.slow
+# One worker builds the module's warehouse once; its tests run in order on it.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("explanations")]
 
 
 def _raw_zone(database: Path, *, tiktok_currency: str | None = None) -> None:

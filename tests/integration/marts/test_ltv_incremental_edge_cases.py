@@ -17,7 +17,8 @@ import pytest
 from martlake.transform import run_dbt
 from tests.integration.transform.helpers import load_raw_zone, query
 
-pytestmark = pytest.mark.slow
+# One worker builds the module's warehouse once; its tests run in order on it.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ltv_edge_cases")]
 UPSTREAM = ["+ltv_cohorts"]
 
 

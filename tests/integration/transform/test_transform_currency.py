@@ -13,6 +13,8 @@ from martlake.pipeline._steps import _cause
 from martlake.transform import DbtResult, run_dbt
 from tests.integration.transform.helpers import load_raw_zone, query
 
+pytestmark = pytest.mark.xdist_group("transform_currency")
+
 RATE = Decimal("1.0835")
 
 

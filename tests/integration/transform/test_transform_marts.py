@@ -40,6 +40,8 @@ import pytest
 from martlake.transform import PROJECT_DIR
 from tests.integration.transform.helpers import Build, build
 
+pytestmark = pytest.mark.xdist_group("transform_marts")
+
 D = Decimal
 
 MODELS = {

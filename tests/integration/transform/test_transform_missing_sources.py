@@ -13,6 +13,8 @@ import pytest
 
 from tests.integration.transform.helpers import SHIPPED_MODELS, Build, build
 
+pytestmark = pytest.mark.xdist_group("transform_missing")
+
 D = Decimal
 
 
