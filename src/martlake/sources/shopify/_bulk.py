@@ -500,7 +500,7 @@ def rest_line_item(node: dict[str, Any]) -> dict[str, Any]:
 def rest_order(node: dict[str, Any]) -> dict[str, Any]:
     """A bulk `Order` line as a REST order (line items arrive on later lines)."""
     # REST `landing_site` is the landing page of the session that placed the order: the last
-    # visit before it (`firstVisit` is the first session of the 30-day attribution window).
+    # visit before it (`firstVisit` is the earliest visit in the 30-day attribution window).
     visit = (node.get("customerJourneySummary") or {}).get("lastVisit") or {}
     customer = node.get("customer")
     address = node.get("shippingAddress")
