@@ -10,6 +10,7 @@ from importlib.metadata import version as _version
 
 from martlake.config import Project, Settings, load_project
 from martlake.errors import (
+    AlertError,
     AuthError,
     CheckFailedError,
     ConfigError,
@@ -33,6 +34,7 @@ except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "AlertError",
     "AuthError",
     "CheckFailedError",
     "CheckResult",

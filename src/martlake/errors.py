@@ -11,6 +11,7 @@
     ├── TransformError            dbt could not run at all (exit 2)
     ├── CheckFailedError          the run finished but a model or CRITICAL check failed (exit 1)
     ├── ReportError               an output could not be written (exit 2)
+    ├── AlertError                an alert channel refused or did not answer (exit 2)
     └── InternalError             a bug in martlake (exit 2, with a traceback)
 
 A message says what failed, shows the offending value in backticks, says where it came from and
@@ -77,6 +78,10 @@ class CheckFailedError(MartlakeError):
 
 class ReportError(MartlakeError):
     """An output file could not be written."""
+
+
+class AlertError(MartlakeError):
+    """An alert channel (Slack webhook, SMTP server) refused a message or did not answer."""
 
 
 class InternalError(MartlakeError):

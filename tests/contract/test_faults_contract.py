@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
@@ -63,7 +63,8 @@ SOURCE_OF: dict[str, str] = {
 AD_TABLES: dict[Platform, tuple[str, str, str, str, str, str]] = {
     "meta": ("insights", "account_id", "date_start", "spend", "account_timezone",
              "account_currency"),
-    "google": ("campaign_stats", "customer_id", "date", "cost", "time_zone", "currency_code"),
+    "google": ("campaign_stats", "customer_id", "date", "cost_micros", "time_zone",
+               "currency_code"),
     "tiktok": ("ad_stats", "advertiser_id", "stat_date", "spend", "timezone", "currency"),
 }  # fmt: skip
 DATA_PATHS = {
@@ -128,7 +129,10 @@ def spend_by_day(platform: Platform, tables: dict[str, pa.Table]) -> dict[date, 
     out: dict[date, Decimal] = {}
     rows = tables[table].select([day, spend]).to_pylist()
     for row in rows:
-        out[row[day]] = out.get(row[day], Decimal(0)) + row[spend]
+        value = row[spend]
+        if spend == "cost_micros":  # Google: rounded to the cent per campaign-day, as staging does
+            value = (Decimal(value) / 1_000_000).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+        out[row[day]] = out.get(row[day], Decimal(0)) + value
     return {d: v for d, v in sorted(out.items()) if v}
 
 

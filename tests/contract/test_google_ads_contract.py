@@ -13,6 +13,7 @@ import logging
 import re
 from collections import Counter
 from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +110,7 @@ def micros_per_day(tables: dict[str, pa.Table]) -> dict[str, Counter[date]]:
     """Σ cost in micros per day: campaigns, Performance Max campaigns, ad groups, ads."""
     out: dict[str, Counter[date]] = {k: Counter() for k in ("campaign", "pmax", "group", "ad")}
     for r in tables["campaign_stats"].to_pylist():
-        micros = int((r["cost"] or 0) * 1_000_000)
+        micros = r["cost_micros"] or 0
         out["campaign"][r["date"]] += micros
         if r["campaign_id"] in PMAX:
             out["pmax"][r["date"]] += micros
@@ -120,9 +121,10 @@ def micros_per_day(tables: dict[str, pa.Table]) -> dict[str, Counter[date]]:
 
 
 def truth_micros(business: Business) -> Counter[date]:
-    return Counter(
-        {d: int(v * 1_000_000) for d, v in business.truth.spend_per_day("google").items()}
-    )
+    out: Counter[date] = Counter()
+    for (day, _), micros in business.truth.google_cost_micros_per_campaign_day().items():
+        out[day] += micros
+    return out
 
 
 def test_ads_plus_performance_max_add_up_to_campaigns_and_truth_per_day(
@@ -137,13 +139,40 @@ def test_ads_plus_performance_max_add_up_to_campaigns_and_truth_per_day(
     assert +sums["campaign"] == +truth_micros(business)
     assert sums["pmax"] and all(sums["ad"][d] for d in days)
     campaign_days = {
-        (r["date"], r["campaign_id"]): r["cost"] for r in baseline["campaign_stats"].to_pylist()
+        (r["date"], r["campaign_id"]): r["cost_micros"]
+        for r in baseline["campaign_stats"].to_pylist()
     }
-    expected = business.truth.spend_per_campaign_day("google")
-    assert {k: v for k, v in campaign_days.items() if v} == {k: v for k, v in expected.items() if v}
+    assert campaign_days == business.truth.google_cost_micros_per_campaign_day()
     table = baseline["campaign_stats"]
     assert set(table.column("currency_code").to_pylist()) == {CONFIG.currency}
     assert set(table.column("time_zone").to_pylist()) == {CONFIG.timezone}
+
+
+def test_raw_cost_micros_are_the_apis_exactly_and_ads_add_up_per_customer_day(
+    baseline: dict[str, pa.Table], business: Business
+) -> None:
+    served = {
+        (date.fromisoformat(r["segments"]["date"]), r["campaign"]["id"]): int(
+            r["metrics"]["costMicros"]
+        )
+        for r in business.google_campaign_stats
+    }
+    campaigns = baseline["campaign_stats"].to_pylist()
+    assert {(r["date"], r["campaign_id"]): r["cost_micros"] for r in campaigns} == served
+    assert "cost" not in baseline["campaign_stats"].schema.names
+    ads = baseline["ad_stats"].to_pylist()
+    assert any(r["cost_micros"] % 10_000 for r in campaigns), "some cost is not whole cents"
+    assert any(r["cost_micros"] % 10_000 for r in ads), "some ad cost is not whole cents"
+    sums: dict[str, Counter[tuple[str, date]]] = {k: Counter() for k in ("ad", "pmax", "other")}
+    for r in campaigns:
+        kind = "pmax" if r["campaign_id"] in PMAX else "other"
+        sums[kind][(r["customer_id"], r["date"])] += r["cost_micros"]
+    for r in ads:
+        sums["ad"][(r["customer_id"], r["date"])] += r["cost_micros"]
+    keys = set(sums["other"]) | set(sums["pmax"])
+    assert len(keys) == (CONFIG.end_date - CONFIG.start_date).days + 1
+    for key in keys:
+        assert sums["ad"][key] + sums["pmax"][key] == sums["other"][key] + sums["pmax"][key], key
 
 
 def test_performance_max_has_no_ad_group_or_ad_rows(baseline: dict[str, pa.Table]) -> None:
@@ -312,23 +341,29 @@ def test_staging_keeps_the_latest_extraction_and_every_level_adds_up(tmp_path: P
         per_day = con.execute(
             """
             with c as (
-                select date, sum(spend) as spend,
-                       sum(case when channel_type = 'PERFORMANCE_MAX' then spend else 0 end) as pmax
+                select date, sum(spend) as spend, sum(cost_micros) as micros,
+                       sum(cost_micros) filter (where channel_type = 'PERFORMANCE_MAX') as pmax
                 from staging.stg_google_ads__campaign_stats group by 1),
-            g as (select date, sum(spend) as spend from staging.stg_google_ads__ad_group_stats
-                  group by 1),
-            a as (select date, sum(spend) as spend, count(*) filter (where campaign_id =
+            g as (select date, sum(cost_micros) as micros
+                  from staging.stg_google_ads__ad_group_stats group by 1),
+            a as (select date, sum(cost_micros) as micros, count(*) filter (where campaign_id =
                   '21000000003') as deleted from staging.stg_google_ads__ad_stats group by 1)
-            select c.date, c.spend, c.pmax, g.spend, a.spend, a.deleted
+            select c.date, c.spend, c.micros, c.pmax, g.micros, a.micros, a.deleted
             from c join g using (date) join a using (date) order by 1
             """
         ).fetchall()
+        rounded = con.execute(
+            "select cost_micros, spend from staging.stg_google_ads__campaign_stats"
+        ).fetchall()
+    cent = Decimal("0.01")
+    assert all(s == (Decimal(m) / 1_000_000).quantize(cent, ROUND_HALF_EVEN) for m, s in rounded)
+    assert any(m % 10_000 for m, _ in rounded)
     truth = business.truth.spend_per_day("google")
     assert len(per_day) == (CONFIG.end_date - CONFIG.start_date).days + 1
-    for day, campaigns, pmax, groups, ads, deleted in per_day:
+    for day, spend, campaigns, pmax, groups, ads, deleted in per_day:
         assert ads + pmax == campaigns and groups == ads, day
         if day >= date(2025, 4, 1):
-            assert campaigns == truth[day] and deleted == 0, day
+            assert spend == truth[day] and deleted == 0, day
         else:
             assert deleted > 0, day
 
@@ -443,9 +478,8 @@ def test_dash_values_load_as_null_and_totals_stay_exact(
     server.google.drift = frozenset({"dash_values"})
     tables = extract(google(server))
     for table in STREAMS:
-        money = "cost" if table == "campaign_stats" else "cost_micros"
         expected = [
-            {k: None if k in (money, *METRICS) and v == 0 else v for k, v in r.items()}
+            {k: None if k in ("cost_micros", *METRICS) and v == 0 else v for k, v in r.items()}
             for r in rows(baseline[table])
         ]
         assert rows(tables[table]) == expected

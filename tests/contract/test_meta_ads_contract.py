@@ -522,7 +522,7 @@ def test_pipeline_loads_nothing_of_a_renamed_field_run_and_counts_dashes_as_zero
 ) -> None:
     root = meta_only_project(tmp_path / "meta")
     clean = load_project(root, environ={})
-    raw_only = RunOptions(skip=frozenset({"transform", "quality", "publish"}))
+    raw_only = RunOptions(skip=frozenset({"transform", "quality", "reconcile", "publish"}))
     assert run_pipeline(clean, raw_only).exit_code == 0
     wh = DuckDBWarehouse(clean.warehouse_path)
     count = "select count(*), count(distinct _extract_run_id) from raw_meta_ads.insights"

@@ -117,12 +117,12 @@ def test_google_token_then_search_stream_reproduces_the_truth(
     assert isinstance(batches, list) and all(b["requestId"] for b in batches)
     rows = [row for batch in batches for row in batch.get("results", [])]
     assert len(rows) == business.truth.row_counts()["google_campaign_stats"]
-    spend: defaultdict[tuple[date, str], Decimal] = defaultdict(Decimal)
+    micros: defaultdict[tuple[date, str], int] = defaultdict(int)
     for row in rows:
         assert row["customer"]["id"] == CUSTOMER
         key = (date.fromisoformat(row["segments"]["date"]), row["campaign"]["id"])
-        spend[key] += Decimal(row["metrics"]["costMicros"]) / 1_000_000
-    assert dict(spend) == business.truth.spend_per_campaign_day("google")
+        micros[key] += int(row["metrics"]["costMicros"])
+    assert dict(micros) == business.truth.google_cost_micros_per_campaign_day()
     customer = search_stream(
         client,
         server,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -20,6 +21,9 @@ from martlake.cli._render import STATUS_STYLE, RichProgress, fmt_seconds, styled
 from martlake.config import load_project, redact
 from martlake.errors import ConfigError, MartlakeError
 
+if TYPE_CHECKING:
+    from martlake.alerts import AlertOutcome
+
 app = typer.Typer(
     name="martlake",
     help=__doc__,
@@ -30,6 +34,10 @@ app = typer.Typer(
 )
 sandbox_app = typer.Typer(help="The simulated business and its local API emulators.")
 app.add_typer(sandbox_app, name="sandbox")
+alerts_app = typer.Typer(help="Alert channels: Slack incoming webhook and SMTP email.")
+app.add_typer(alerts_app, name="alerts")
+privacy_app = typer.Typer(help="PII: find plaintext emails and phones that leaked.")
+app.add_typer(privacy_app, name="privacy")
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -109,6 +117,15 @@ def run(
     skip_quality: Annotated[
         bool, typer.Option(envvar="MARTLAKE_SKIP_QUALITY", help="Skip the data-quality checks.")
     ] = False,
+    skip_reconciliation: Annotated[
+        bool,
+        typer.Option(
+            "--skip-reconciliation",
+            "--skip-reconcile",
+            envvar="MARTLAKE_SKIP_RECONCILIATION",
+            help="Skip comparing warehouse totals with the sources' own.",
+        ),
+    ] = False,
     skip_publish: Annotated[
         bool, typer.Option(envvar="MARTLAKE_SKIP_PUBLISH", help="Skip writing the output files.")
     ] = False,
@@ -142,7 +159,7 @@ def run(
         ),
     ] = False,
 ) -> None:
-    """Run the pipeline: extract → load → transform → quality → publish.
+    """Run the pipeline: extract → load → transform → quality → reconcile → publish.
 
     Exit code 0 when everything passed, 1 when a model or a CRITICAL check failed, 2 when the
     run could not complete (configuration, source, warehouse, another run holding the lock).
@@ -150,12 +167,14 @@ def run(
     Example: martlake run --skip-publish
     """
     from martlake.pipeline import RunOptions, run_pipeline
+    from martlake.quality import Severity
 
     flags = {
         "extract": skip_extract,
         "load": skip_load,
         "transform": skip_transform,
         "quality": skip_quality,
+        "reconcile": skip_reconciliation,
         "publish": skip_publish,
     }
     options = RunOptions(
@@ -168,13 +187,75 @@ def run(
     )
     project = load_project(project_dir)
     result = run_pipeline(project, options, progress=RichProgress(console))
-    bad = [c for c in result.checks if c.severity.rank >= 3]
+    bad = [c for c in result.checks if c.severity.rank >= Severity.WARN.rank]
     for check in bad:
         console.print(f"  {styled(check.severity.value)} {check.check}: {escape(check.message)}")
+    _print_alerts(result.alerts)
     where = f"; outputs in {result.output_dir}" if result.output_dir else ""
     verdict = "ok" if result.exit_code == 0 else "failed"
     console.print(f"Run {result.run_id} {styled(verdict)}{where}")
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def check(
+    project_dir: ProjectDir = Path("."),
+    accept_schema: Annotated[
+        bool,
+        typer.Option(
+            envvar="MARTLAKE_ACCEPT_SCHEMA",
+            help="Accept every table's current columns as the schema-drift baseline.",
+        ),
+    ] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            envvar="MARTLAKE_CHECK_ONLY",
+            help="Run this check alone (repeatable): freshness, inventory, schema_drift, …",
+            show_default=False,
+        ),
+    ] = None,
+    no_alerts: Annotated[
+        bool,
+        typer.Option(
+            "--no-alerts",
+            envvar="MARTLAKE_NO_ALERTS",
+            help="Send no alert (and leave the alert history as it is).",
+        ),
+    ] = False,
+) -> None:
+    """Run the data-quality checks alone, on what the warehouse holds now.
+
+    Shows every result that is not OK and sends their alerts like `martlake run` does
+    (unless --no-alerts); results are kept as history, and `martlake status` shows each
+    check's current state. Exit code 0 when no check is CRITICAL or ERROR, 1 otherwise, 2 on
+    bad usage or configuration.
+
+    Example: martlake check --only schema_drift --accept-schema
+    """
+    from martlake.pipeline import check_project
+    from martlake.quality import Severity
+
+    project = load_project(project_dir)
+    done = check_project(
+        project, only=only or (), accept_schema=accept_schema, alerts=not no_alerts
+    )
+    results = done.results
+    shown = [r for r in results if r.severity is not Severity.OK]
+    if shown:
+        table = Table(title="Checks not OK")
+        for col in ("check", "table", "severity", "message"):
+            table.add_column(col)
+        for r in sorted(shown, key=lambda r: (-r.severity.rank, r.check, r.table)):
+            table.add_row(r.check, r.table, styled(r.severity.value), escape(r.message))
+        console.print(table)
+    failing = [r for r in results if r.severity in (Severity.CRITICAL, Severity.ERROR)]
+    counts = Counter(r.severity.value for r in results)
+    summary = ", ".join(f"{n} {name}" for name, n in sorted(counts.items()))
+    console.print(f"{len(results)} results: {summary}")
+    _print_alerts(done.alerts)
+    raise typer.Exit(1 if failing else 0)
 
 
 @app.command()
@@ -188,7 +269,7 @@ def status(
 
     Example: martlake status --limit 5
     """
-    from martlake.pipeline import latest_checks, recent_runs, step_log
+    from martlake.pipeline import check_states, recent_runs, step_log
 
     project = load_project(project_dir)
     runs = recent_runs(project, limit)
@@ -226,14 +307,18 @@ def status(
             escape(message or ""),
         )
     console.print(steps)
-    checks = latest_checks(project)
-    if checks:
-        table = Table(title="Checks")
-        for col in ("check", "table", "severity", "message"):
-            table.add_column(col)
-        for c in checks:
-            table.add_row(c.check, c.table, styled(c.severity.value), escape(c.message))
-        console.print(table)
+    table = Table(title="Checks (current state)")
+    for col in ("check", "table", "severity", "since (UTC)", "message"):
+        table.add_column(col)
+    for c in check_states(project):
+        table.add_row(
+            c.check,
+            c.table,
+            styled(c.severity.value) if c.severity else "",
+            f"{c.since.astimezone(UTC):%Y-%m-%d %H:%M}" if c.since else "",
+            escape(c.message),
+        )
+    console.print(table)
 
 
 @app.command()
@@ -324,6 +409,86 @@ def sandbox_serve(
         pass
     finally:
         server.stop()
+
+
+@alerts_app.command("test")
+def alerts_test(project_dir: ProjectDir = Path(".")) -> None:
+    """Send a test message to every alert channel configured in [alerts] (Slack, email).
+
+    Exit code 0 when every channel accepted it, 1 when one failed (the line says why), 2 when
+    no channel is configured.
+
+    Example: martlake alerts test
+    """
+    from martlake.alerts import OutcomeStatus, send_test
+
+    outcomes = send_test(load_project(project_dir))
+    _print_alerts(outcomes)
+    raise typer.Exit(1 if any(o.status is OutcomeStatus.FAILED for o in outcomes) else 0)
+
+
+def _print_alerts(outcomes: list[AlertOutcome]) -> None:
+    from martlake.alerts import OutcomeStatus
+
+    suppressed = 0
+    for o in outcomes:
+        if o.status is OutcomeStatus.SENT:
+            console.print(f"  {styled('ok')} alert sent to {o.channel}: {escape(o.subject)}")
+        elif o.status is OutcomeStatus.FAILED:
+            console.print(f"  {styled('failed')} alert to {o.channel}: {escape(o.error or '')}")
+        else:
+            suppressed += 1
+    if suppressed:
+        console.print(
+            f"  {suppressed} alert(s) not sent again: already sent within [alerts] suppress_hours"
+        )
+
+
+@privacy_app.command("scan")
+def privacy_scan(
+    project_dir: ProjectDir = Path("."),
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="MARTLAKE_OUTPUT_DIR",
+            help="Folder of files to scan; default: the project's whole output folder.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Search every warehouse table and every output file for plaintext emails and phones.
+
+    Prints where each was found with a masked sample (never the value itself). Exit code 0
+    when nothing leaked, 1 when something did.
+
+    Example: martlake privacy scan --output-dir martlake_output/2025-06-30
+    """
+    from martlake.privacy import scan
+
+    findings = scan(load_project(project_dir), output_dir)
+    if not findings:
+        console.print(f"{styled('ok')} no plaintext email or phone number found")
+        raise typer.Exit(0)
+    table = Table(title="Plaintext PII found")
+    for col in ("where", "kind", "count", "sample"):
+        table.add_column(col)
+    for f in findings:
+        table.add_row(escape(f.where), f.kind, f"{f.count:,}", escape(f.sample))
+    console.print(table)
+    leaks = sum(f.kind != "unreadable" for f in findings)
+    if leaks:
+        console.print(
+            f"{styled('failed')} {leaks} place(s) hold plaintext PII: "
+            + escape(
+                "hash or drop those columns with [privacy.columns], then rebuild (docs/privacy.md)"
+            )
+        )
+    if len(findings) > leaks:
+        console.print(
+            f"{styled('failed')} {len(findings) - leaks} place(s) could not be scanned: "
+            "see the sample column"
+        )
+    raise typer.Exit(1)
 
 
 def _day(value: datetime | None) -> date | None:

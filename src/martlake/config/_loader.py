@@ -220,7 +220,8 @@ def _describe(exc: ValidationError, origins: Origins) -> str:
             section = ".".join(loc[:-1])
             problems.append(f"`{key}` is missing: add `{loc[-1]} = …` under [{section}] in {where}")
         else:
-            shown = "***" if "token" in key or "secret" in key else repr(err.get("input"))
+            secret = any(w in key for w in ("token", "secret", "password", "webhook"))
+            shown = "***" if secret else repr(err.get("input"))
             problems.append(f"`{key}` = `{shown}` in {where} is invalid: {err['msg']}")
     head = "; ".join(problems[:_MAX_REPORTED])
     rest = len(problems) - _MAX_REPORTED

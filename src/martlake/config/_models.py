@@ -17,6 +17,8 @@ DEFAULT_SANDBOX_TIMEOUT_SECONDS = 5.0
 FaultKind = Literal["rate_limit", "server_error", "timeout"]
 DriftKind = Literal["new_field", "renamed_field", "numbers_as_strings", "dash_values"]
 AdPlatform = Literal["meta", "google", "tiktok"]
+PrivacyMode = Literal["sha256", "hmac"]
+PiiKind = Literal["email", "phone", "hash", "drop", "keep"]
 MetaAttributionWindow = Literal[
     "1d_click", "7d_click", "28d_click", "1d_view", "7d_view", "28d_view", "1d_ev", "dda"
 ]
@@ -420,10 +422,216 @@ class FreshnessSettings(_Section):
     critical_after_hours: float = Field(default=48, gt=0)
 
 
+DuplicateKeysSeverity = Literal["CRITICAL", "WARN", "INFO", "off"]
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*")
+
+
+class TableQualitySettings(_Section):
+    """`[quality.tables."<schema>.<table>"]`: check settings of one table, over `[quality]`'s."""
+
+    enabled: bool = True
+    """False skips every check on this table (its results say SKIPPED)."""
+    freshness_warn_after_hours: float | None = Field(default=None, gt=0)
+    """Replaces `[quality.freshness] warn_after_hours` for this raw table."""
+    freshness_critical_after_hours: float | None = Field(default=None, gt=0)
+    """Replaces `[quality.freshness] critical_after_hours` for this raw table."""
+    null_rate_increase: float | None = Field(default=None, gt=0, le=1)
+    """Replaces `[quality] null_rate_increase` for this table."""
+    duplicate_keys: DuplicateKeysSeverity | None = None
+    """Replaces `[quality] duplicate_keys` for this table."""
+    key: list[str] | None = Field(default=None, min_length=1)
+    """Columns that identify a row, instead of the dbt grain test's (or the raw table's)."""
+    invalid_rows_warn: int | None = Field(default=None, ge=1)
+    """Replaces `[quality] invalid_rows_warn` for this table."""
+    invalid_rows_critical: int | None = Field(default=None, ge=1)
+    """Replaces `[quality] invalid_rows_critical` for this table."""
+
+
+AnomalyDirection = Literal["drop", "rise"]
+DEFAULT_KPIS: dict[str, dict[str, object]] = {
+    "orders": {"table": "marts.shopify_daily_metrics", "count": True},
+    "net_sales": {"table": "marts.shopify_daily_metrics"},
+    "spend": {"table": "marts.marketing_unified", "dimension": "channel"},
+}
+"""The KPIs `metric_drops` watches unless `[quality.kpis.<metric>]` says otherwise."""
+
+
+class KpiSettings(_Section):
+    """`[quality.kpis.<metric>]`: a daily KPI watched by `metric_drops`, and its thresholds.
+
+    `warn` and `critical` are ratios of the day's value to its baseline (the same weekday's
+    median over the last 6 weeks): for `direction = "drop"` below `warn` is WARN and below
+    `critical` CRITICAL.
+    """
+
+    table: str
+    """`schema.table` with one row per day (per `dimension` value)."""
+    column: str | None = None
+    """The value column; default: the metric's name."""
+    date_column: str = "date"
+    dimension: str | None = None
+    """A column to split the KPI by (`channel`): one series, and one result, per value."""
+    warn: float = Field(default=0.5, gt=0, allow_inf_nan=False)
+    critical: float = Field(default=0.25, gt=0, allow_inf_nan=False)
+    direction: AnomalyDirection = "drop"
+    """`drop` flags falls below the thresholds (< 1); `rise` flags climbs above them (> 1)."""
+    count: bool = False
+    """The values are counts (orders), so a small count's Poisson noise never alarms."""
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _levels(self) -> KpiSettings:
+        if not _TABLE_NAME.fullmatch(self.table):
+            raise ValueError(f"table `{self.table}` is not `schema.table`")
+        if self.direction == "drop" and not 0 < self.critical < self.warn < 1:
+            raise ValueError(
+                f"a drop needs 0 < critical < warn < 1, got warn = {self.warn}, "
+                f"critical = {self.critical}"
+            )
+        if self.direction == "rise" and not 1 < self.warn < self.critical:
+            raise ValueError(
+                f"a rise needs 1 < warn < critical, got warn = {self.warn}, "
+                f"critical = {self.critical}"
+            )
+        return self
+
+
+def _default_kpis() -> dict[str, KpiSettings]:
+    return {name: KpiSettings.model_validate(kpi) for name, kpi in DEFAULT_KPIS.items()}
+
+
+class AnnotationSettings(_Section):
+    """`[[quality.annotations]]`: days left out of anomaly baselines and never alerted on."""
+
+    start: date
+    end: date | None = None
+    """Last day, inclusive; default: `start`."""
+    kind: str = "other"
+    """`promo`, `outage` or any word of yours; shown in results."""
+    note: str = ""
+    metrics: list[str] = Field(default_factory=list)
+    """The KPIs it applies to (`["orders"]`); empty: every KPI."""
+
+    @model_validator(mode="after")
+    def _range(self) -> AnnotationSettings:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"end `{self.end}` is before start `{self.start}`")
+        return self
+
+    @property
+    def last(self) -> date:
+        """The last annotated day."""
+        return self.end or self.start
+
+
 class QualitySettings(_Section):
     """`[quality]`: data-quality checks."""
 
     freshness: FreshnessSettings = FreshnessSettings()
+    null_rate_increase: float = Field(default=0.2, gt=0, le=1)
+    """A column whose share of NULLs rose by more than this (0.2 = 20 points) since the
+    previous check run is WARN."""
+    duplicate_keys: DuplicateKeysSeverity = "CRITICAL"
+    """Severity of a table with duplicated keys; `off` skips the check."""
+    invalid_rows_warn: int = Field(default=1, ge=1)
+    """This many rows breaking one rule (clicks > impressions, negative spend, …) are WARN …"""
+    invalid_rows_critical: int = Field(default=10, ge=1)
+    """… and this many CRITICAL."""
+    tables: dict[str, TableQualitySettings] = Field(default_factory=dict)
+    """Per-table settings, keyed `"schema.table"` (`"marts.campaign_daily"`)."""
+    kpis: dict[str, KpiSettings] = Field(default_factory=lambda: _default_kpis())
+    """KPI thresholds for `metric_drops`, by metric: the defaults (`orders`, `net_sales`,
+    `spend` per channel) with your `[quality.kpis.<metric>]` keys laid over them."""
+    annotations: list[AnnotationSettings] = Field(default_factory=list)
+    """Promotions, outages and other known unusual days."""
+    anomaly_max_days: int = Field(default=7, ge=1, le=60)
+    """`metric_drops` and `suspicious_zeros` judge the closed days since the previous check
+    run, at most this many (always at least the latest closed day)."""
+    suspicious_zeros_min_spend: float = Field(default=0.0, ge=0)
+    """A channel-day with spend but no attributed revenue counts only above this spend."""
+    suspicious_zeros_min_expected_orders: float = Field(default=3.0, ge=0)
+    """… and only when the channel's orders per unit of spend over the previous 28 days
+    predict at least this many attributed orders for the day (with 3, a zero happens by
+    chance about 5 % of the time): small channels legitimately have days without orders."""
+    attribution_coverage_warn: float = Field(default=0.9, ge=0, le=1)
+    """`attribution_coverage` below this share is WARN."""
+    attribution_coverage_critical: float | None = Field(default=None, ge=0, le=1)
+    """… and below this CRITICAL (default: never)."""
+    attribution_coverage_days: int = Field(default=7, ge=1, le=90)
+    """How many of the latest closed days `attribution_coverage` adds up."""
+    attribution_coverage_basis: Literal["signal", "all"] = "signal"
+    """`signal`: net revenue of orders carrying a marketing signal (UTM, click id, discount
+    code) that got a channel; `all`: every order's net revenue outside `direct`."""
+
+    @field_validator("kpis", mode="before")
+    @classmethod
+    def _kpi_defaults(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value
+        merged: dict[str, object] = dict(DEFAULT_KPIS)
+        for name, kpi in value.items():
+            base = DEFAULT_KPIS.get(name, {})
+            merged[name] = {**base, **kpi} if isinstance(kpi, dict) else kpi
+        return merged
+
+    @field_validator("tables")
+    @classmethod
+    def _table_names(
+        cls, value: dict[str, TableQualitySettings]
+    ) -> dict[str, TableQualitySettings]:
+        bad = [name for name in value if not _TABLE_NAME.fullmatch(name)]
+        if bad:
+            raise ValueError(
+                f"`{bad[0]}` is not `schema.table` (e.g. `marts.campaign_daily`); quote it in "
+                'the section name: [quality.tables."marts.campaign_daily"]'
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _freshness_pairs(self) -> QualitySettings:
+        base = self.freshness
+        problems = []
+        if base.warn_after_hours >= base.critical_after_hours:
+            problems.append(
+                f"[quality.freshness] warn_after_hours = {base.warn_after_hours:g} is not below "
+                f"critical_after_hours = {base.critical_after_hours:g}: lower the first or "
+                "raise the second"
+            )
+        for name, t in self.tables.items():
+            warn = t.freshness_warn_after_hours or base.warn_after_hours
+            critical = t.freshness_critical_after_hours or base.critical_after_hours
+            if warn >= critical:
+                problems.append(
+                    f'[quality.tables."{name}"] freshness warn after {warn:g} h is not below '
+                    f"critical after {critical:g} h (unset keys come from [quality.freshness]): "
+                    "set freshness_critical_after_hours above freshness_warn_after_hours"
+                )
+        if problems:
+            more = f" … and {len(problems) - 1} more" if len(problems) > 1 else ""
+            raise ValueError(problems[0] + more)
+        return self
+
+    def table(self, name: str) -> TableQualitySettings:
+        """The settings of `schema.table` (all defaults when it has no section)."""
+        return self.tables.get(name) or TableQualitySettings()
+
+
+class ReconciliationSettings(_Section):
+    """`[reconciliation]`: warehouse totals against the sources' own totals, per closed day."""
+
+    days: int = Field(default=7, ge=1, le=90)
+    """How many closed days (ended in the shop's or ad account's timezone) to compare."""
+    tolerance_pct: float = Field(default=0.0, ge=0, le=100)
+    """Largest difference, in % of the source's value, that still counts as a match on a
+    settled day; anything more is CRITICAL."""
+    unsettled_days: int = Field(default=3, ge=0, le=90)
+    """The most recent closed days, which platforms still restate: a difference up to
+    `unsettled_tolerance_pct` is WARN there, not CRITICAL."""
+    unsettled_tolerance_pct: float = Field(default=2.0, ge=0, le=100)
+    """Largest difference (in %) on an unsettled day that is WARN rather than CRITICAL."""
+    drill_down_days: int = Field(default=5, ge=0, le=90)
+    """Per ad account, how many mismatched days are compared campaign by campaign (worst
+    first); each costs one API call."""
 
 
 class PublishSettings(_Section):
@@ -441,6 +649,86 @@ class PrivacySettings(_Section):
 
     default_phone_country_code: str = Field(default="1", pattern=r"^[1-9][0-9]{0,2}$")
     """Calling code assumed for phone numbers written without one (`1` = US/Canada)."""
+    mode: PrivacyMode = "sha256"
+    """`sha256`: SHA-256 of the normalised value, the form ad platforms accept for customer
+    matching; `hmac`: HMAC-SHA256 keyed with `secret`, so hashes cannot be looked up."""
+    secret: SecretStr | None = None
+    """Key of `mode = "hmac"`; keep it in `.martlake/secrets.toml` (never in martlake.toml).
+    Changing it changes every hash, so customers no longer match their history."""
+    columns: dict[str, dict[str, PiiKind]] = Field(default_factory=dict)
+    """PII columns per source (`shopify`, a files or SQL source's name, or `"*"` for every
+    source): column name, `table.column` or a nested field's dotted path
+    (`table.column.field`, `column.field`), to `email`, `phone`, `hash` (trimmed value),
+    `drop` or `keep`. Added to the defaults (`email`, `phone` and their usual spellings in
+    every source); an `email`/`phone`/`hash` column `c` is loaded as `c_hash` (in place when
+    `c` already ends in `_hash`)."""
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, value: dict[str, dict[str, PiiKind]]) -> dict[str, dict[str, PiiKind]]:
+        out: dict[str, dict[str, PiiKind]] = {}
+        for source, columns in value.items():
+            for column in columns:
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", column):
+                    raise ValueError(
+                        f"`{column}` ({source}) is not a column name, `table.column` or a "
+                        "dotted path to a nested field (`table.column.field`)"
+                    )
+            out[source.strip().lower()] = {c.lower(): kind for c, kind in columns.items()}
+        return out
+
+
+AlertSeverity = Literal["WARN", "ERROR", "CRITICAL"]
+
+
+class SlackAlertSettings(_Section):
+    """`[alerts.slack]`: a Slack incoming webhook."""
+
+    webhook_url: SecretStr
+    """`https://hooks.slack.com/services/…` of an incoming webhook; keep it in
+    `.martlake/secrets.toml`."""
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """Seconds to wait for Slack's answer before the alert counts as failed."""
+
+
+class EmailAlertSettings(_Section):
+    """`[alerts.email]`: an SMTP server that relays alert emails."""
+
+    host: str = Field(min_length=1)
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str | None = None
+    """Login name; without it no `AUTH` is attempted."""
+    password: SecretStr | None = None
+    """Login password; keep it in `.martlake/secrets.toml`."""
+    from_address: str = Field(min_length=3)
+    to: list[str] = Field(min_length=1)
+    starttls: bool = True
+    """Upgrade the connection with `STARTTLS` (port 587)."""
+    ssl: bool = False
+    """Connect with implicit TLS (port 465) instead."""
+    timeout_seconds: float = Field(default=30.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> EmailAlertSettings:
+        if self.ssl and self.starttls:
+            raise ValueError(
+                "`ssl` (implicit TLS, port 465) and `starttls` (port 587) exclude each other: "
+                "set `starttls = false` with `ssl = true`"
+            )
+        return self
+
+
+class AlertsSettings(_Section):
+    """`[alerts]`: where failing checks are announced, and how often."""
+
+    min_severity: AlertSeverity = "WARN"
+    """Results at least this bad are alerted: CRITICAL/ERROR at once, WARN in one message per
+    run."""
+    suppress_hours: float = Field(default=24.0, ge=0)
+    """An alert already sent at the same or a worse severity within this many hours is not
+    sent again."""
+    slack: SlackAlertSettings | None = None
+    email: EmailAlertSettings | None = None
 
 
 class Settings(_Section):
@@ -455,5 +743,7 @@ class Settings(_Section):
     marts: MartsSettings = MartsSettings()
     transform: TransformSettings = TransformSettings()
     quality: QualitySettings = QualitySettings()
+    reconciliation: ReconciliationSettings = ReconciliationSettings()
     publish: PublishSettings = PublishSettings()
     privacy: PrivacySettings = PrivacySettings()
+    alerts: AlertsSettings = AlertsSettings()

@@ -3,6 +3,7 @@
 from martlake.pipeline._progress import LogProgress, NullProgress, Progress
 from martlake.pipeline._sandbox import sandbox_server, simulator_config
 from martlake.pipeline._steps import STEPS, StepResult, StepStatus
+from martlake.pipeline.checks import CheckRun, CheckState, check_project, check_states
 from martlake.pipeline.docs import build_docs
 from martlake.pipeline.run import (
     RunOptions,
@@ -17,6 +18,8 @@ from martlake.pipeline.sources_status import SourceState, SourceStatus, source_s
 
 __all__ = [
     "STEPS",
+    "CheckRun",
+    "CheckState",
     "LogProgress",
     "NullProgress",
     "Progress",
@@ -27,6 +30,8 @@ __all__ = [
     "StepResult",
     "StepStatus",
     "build_docs",
+    "check_project",
+    "check_states",
     "latest_checks",
     "plan_steps",
     "recent_runs",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from queue import Full, Queue
 from typing import Any
 
 import pyarrow as pa
@@ -65,12 +67,66 @@ def coalesce(batches: Iterator[Batch], rows: int = COALESCE_ROWS) -> Iterator[Ba
             yield Batch(table, pa.concat_tables(buffered))
 
 
+PREFETCH = 2
+"""Coalesced batches a worker thread may read ahead of dlt."""
+
+
+def prefetched(batches: Iterator[Batch], depth: int = PREFETCH) -> Iterator[Batch]:
+    """The same batches, read by a worker thread up to `depth` ahead.
+
+    The source fetches and converts pages (HTTP, DuckDB and Arrow release the GIL) while dlt
+    writes the previous batch, so extraction uses a second core. The source's errors are
+    raised here, in order; when the consumer stops early, the worker stops after its current
+    batch.
+    """
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for batch in batches:
+                if not put(("batch", batch)):
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            put(("error", exc))
+            return
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
+        put(("done", None))
+
+    worker = threading.Thread(target=work, name="martlake-extract", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = queue.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
+        worker.join(timeout=30)
+
+
 def dlt_resource(source: Source, batches: Iterator[Batch]) -> Any:
-    """An append-only dlt resource yielding the batches' arrow tables into their raw tables."""
+    """An append-only dlt resource yielding the batches' arrow tables into their raw tables;
+    the batches are read ahead in a worker thread (`prefetched`)."""
     import dlt
 
     def items() -> Iterator[Any]:
-        for batch in coalesce(batches):
+        for batch in prefetched(coalesce(batches)):
             yield dlt.mark.with_table_name(batch.data, batch.table)
 
     return dlt.resource(items, name=source.name, write_disposition="append")

@@ -21,6 +21,12 @@ DEFAULT_TIKTOK_ADVERTISER = "7000000000000000001"
 SANDBOX_TIMEOUT_MARGIN = 1.0
 
 
+def business_clock(project: Project) -> datetime | None:
+    """The present of a sandbox's simulated business (its days close against it); `None` for a
+    real project, whose present is now."""
+    return simulator_config(project).effective_as_of if project.settings.sandbox.enabled else None
+
+
 def simulator_config(project: Project, today: datetime | None = None) -> SimulatorConfig:
     """The simulated business a project's `[sandbox]` section describes."""
     from martlake.sandbox import SimulatorConfig

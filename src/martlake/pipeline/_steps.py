@@ -14,12 +14,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
+from martlake.alerts import AlertOutcome, dispatch
 from martlake.config import Project, redact, require_secrets
 from martlake.errors import ConfigError, MartlakeError, SourceError
 from martlake.pipeline._dlt import dlt_pipeline, dlt_resource, load_error, unwrap
+from martlake.pipeline._privacy import leak_checks
 from martlake.pipeline._progress import Progress
-from martlake.pipeline._sandbox import configured_sources, source_settings
-from martlake.quality import CheckResult, Severity, freshness_checks, record_results, worst
+from martlake.pipeline._sandbox import business_clock, configured_sources, source_settings
+from martlake.privacy import PiiPolicy
+from martlake.quality import CheckResult, Severity, record_results, run_quality, worst
 from martlake.reports.coverage import (
     SourceCoverage,
     coverage_table,
@@ -33,8 +36,8 @@ from martlake.warehouse.duckdb import META_SCHEMA
 
 logger = logging.getLogger(__name__)
 
-Step = Literal["extract", "load", "transform", "quality", "publish"]
-STEPS: tuple[Step, ...] = ("extract", "load", "transform", "quality", "publish")
+Step = Literal["extract", "load", "transform", "quality", "reconcile", "publish"]
+STEPS: tuple[Step, ...] = ("extract", "load", "transform", "quality", "reconcile", "publish")
 MARTS_SCHEMA = "marts"
 
 
@@ -73,6 +76,7 @@ class RunContext:
     full_refresh: bool = False
     http_options: dict[str, float] = field(default_factory=dict)
     checks: list[CheckResult] = field(default_factory=list)
+    alerts: list[AlertOutcome] = field(default_factory=list)
 
     @property
     def output_dir(self) -> Path:
@@ -87,6 +91,7 @@ def extract(rc: RunContext) -> StepResult:
     dropped and the warehouse stays as it was.
     """
     require_secrets(rc.project)
+    policy = PiiPolicy.from_settings(rc.project.settings.privacy)
     total = 0
     extracted: list[str] = []
     with source_settings(rc.project) as settings:
@@ -111,7 +116,8 @@ def extract(rc: RunContext) -> StepResult:
                 )
                 pipeline = dlt_pipeline(rc.project, name, rc.warehouse)
                 extracted.append(name)
-                pipeline.extract(dlt_resource(source, _counted(source.extract(ctx), counts)))
+                batches = policy.protect(name, source.extract(ctx))
+                pipeline.extract(dlt_resource(source, _counted(batches, counts)))
                 pipeline.normalize()
             except Exception as exc:
                 _drop_pending(rc, extracted)
@@ -242,19 +248,75 @@ def quality(rc: RunContext) -> StepResult:
     expected = [
         (f"raw_{name}", source_class(name).cursor.table) for name in configured_sources(rc.project)
     ]
-    results = freshness_checks(rc.warehouse, expected, rc.project.settings.quality.freshness)
-    record_results(rc.warehouse, rc.run_id, results)
-    rc.checks = results
+    results = run_quality(
+        rc.project,
+        rc.warehouse,
+        rc.run_id,
+        expected_raw=expected,
+        as_of=business_clock(rc.project),
+    )
+    return _checked(rc, "quality", results, "checks")
+
+
+def _checked(rc: RunContext, step: str, results: list[CheckResult], what: str) -> StepResult:
+    """Show, keep and alert on one step's check results; the worst one sets the step's status.
+
+    One progress line per check (its worst table), plus one per table that is not OK, so a
+    clean run stays short however many tables are checked. CRITICAL/ERROR alerts go out now;
+    warnings and resolutions wait for `send_run_alerts` at the end of the run.
+    """
+    rc.checks = [*rc.checks, *results]
+    by_check: dict[str, list[CheckResult]] = {}
     for r in results:
-        rc.progress.unit("quality", f"{r.check} {r.table}", r.severity.value, None, 0.0)
-    level = worst(results)
+        by_check.setdefault(r.check, []).append(r)
+    for name, found in by_check.items():
+        rc.progress.unit(step, f"{name} ({len(found)})", worst(found).value, None, 0.0)
+        for r in found:
+            if r.severity.rank >= Severity.WARN.rank:
+                rc.progress.unit(step, f"{name} {r.table}", r.severity.value, None, 0.0)
+    sent = dispatch(rc.project, rc.warehouse, rc.run_id, results, scope="immediate")
+    rc.alerts = [*rc.alerts, *sent]
     status = {
         Severity.CRITICAL: StepStatus.FAILED,
         Severity.ERROR: StepStatus.FAILED,
         Severity.WARN: StepStatus.WARN,
-    }.get(level, StepStatus.OK)
+    }.get(worst(results), StepStatus.OK)
     bad = sum(1 for r in results if r.severity.rank >= Severity.WARN.rank)
-    return StepResult("quality", status, message=f"{len(results)} checks, {bad} not OK")
+    return StepResult(step, status, message=f"{len(results)} {what}, {bad} not OK")
+
+
+def send_run_alerts(rc: RunContext) -> None:
+    """Send the run's warnings as one message and its resolutions (the CRITICAL/ERROR alerts
+    went out with their step); a failure here is logged, never raised, so it cannot hide the
+    run's own outcome."""
+    if not rc.checks:
+        return
+    try:
+        sent = dispatch(rc.project, rc.warehouse, rc.run_id, rc.checks, scope="deferred")
+    except Exception as exc:  # noqa: BLE001 - the run's result matters more than its warnings
+        logger.warning("could not send the warnings of run %s: %s", rc.run_id, redact(str(exc)))
+        return
+    rc.alerts = [*rc.alerts, *sent]
+
+
+def reconcile(rc: RunContext) -> StepResult:
+    """Compare the warehouse's per-day totals with the sources' own (`[reconciliation]`) and
+    append the results to `martlake.dq_check_result` and `martlake.dq_reconciliation`."""
+    from martlake.quality.reconcile import reconcile_sources
+
+    now = business_clock(rc.project)
+    with source_settings(rc.project) as settings:
+        results = reconcile_sources(
+            rc.warehouse,
+            settings,
+            rc.project.settings.reconciliation,
+            run_id=rc.run_id,
+            now=now,
+            end_date=rc.end_date,
+            http_options=rc.http_options,
+        )
+    record_results(rc.warehouse, rc.run_id, results)
+    return _checked(rc, "reconcile", results, "account checks")
 
 
 def publish(rc: RunContext) -> StepResult:
@@ -298,6 +360,20 @@ def publish(rc: RunContext) -> StepResult:
     return StepResult("publish", StepStatus.OK, rows=rows, message=str(folder))
 
 
+def publish_and_scan(rc: RunContext) -> StepResult:
+    """`publish`, then the leak scan of the warehouse and this run's output folder: plaintext
+    PII anywhere is a CRITICAL `privacy_leak` result and fails the step."""
+    result = publish(rc)
+    leaks = leak_checks(rc.project, rc.warehouse, rc.run_id, rc.output_dir)
+    _checked(rc, "publish", leaks, "places scanned")
+    found = [r for r in leaks if r.severity is Severity.CRITICAL]
+    if not found:
+        return result
+    where = ", ".join(r.table for r in found[:3]) + (" …" if len(found) > 3 else "")
+    message = f"plaintext PII in {len(found)} place(s): {where}"
+    return StepResult("publish", StepStatus.FAILED, result.seconds, result.rows, message)
+
+
 SOURCES_SHEET = "data_sources"
 """First sheet of `report.xlsx` (and `csv/data_sources.csv`): every known source's state."""
 
@@ -336,7 +412,8 @@ STEP_FUNCTIONS: dict[str, Callable[[RunContext], StepResult]] = {
     "load": load,
     "transform": transform,
     "quality": quality,
-    "publish": publish,
+    "reconcile": reconcile,
+    "publish": publish_and_scan,
 }
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from martlake.alerts import AlertOutcome
 from martlake.config import Project, redact
 from martlake.errors import ConfigError, MartlakeError
 from martlake.pipeline._lock import RunLock
@@ -22,6 +23,7 @@ from martlake.pipeline._steps import (
     RunContext,
     StepResult,
     StepStatus,
+    send_run_alerts,
 )
 from martlake.quality import CheckResult, Severity
 from martlake.warehouse import DuckDBWarehouse
@@ -60,6 +62,7 @@ class RunResult:
     finished_at: datetime | None = None
     steps: list[StepResult] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
+    alerts: list[AlertOutcome] = field(default_factory=list)
     output_dir: Path | None = None
 
     @property
@@ -95,6 +98,11 @@ class RunResult:
                     "message": c.message,
                 }
                 for c in self.checks
+            ],
+            "alerts": [
+                {"status": a.status.value, "channel": a.channel, "subject": a.subject}
+                | ({"error": a.error} if a.error else {})
+                for a in self.alerts
             ],
         }
 
@@ -177,14 +185,18 @@ def run_pipeline(
         result = RunResult(run_id=run_id, started_at=started_at)
         try:
             for index, step in enumerate(steps, 1):
-                if step == "publish" and _transform_failed(result):
+                if step in ("reconcile", "publish") and _transform_failed(result):
                     result.steps.append(_skip(rc, step, index, len(steps)))
                     continue
                 result.steps.append(_run_step(rc, step, index, len(steps)))
         except BaseException as exc:
+            if isinstance(exc, Exception):
+                send_run_alerts(rc)
             _finish(warehouse, result, "failed", redact(str(exc))[:500] or type(exc).__name__)
             raise
+        send_run_alerts(rc)
         result.checks = rc.checks
+        result.alerts = rc.alerts
         if any(s.step == "publish" and s.status is not StepStatus.SKIPPED for s in result.steps):
             result.output_dir = rc.output_dir
         _finish(warehouse, result, "ok" if result.exit_code == 0 else "failed", None)
@@ -219,7 +231,8 @@ def _transform_failed(result: RunResult) -> bool:
 
 
 def _skip(rc: RunContext, step: str, index: int, total: int) -> StepResult:
-    # Publishing a mix of rebuilt and stale marts would look normal and be wrong.
+    # Publishing, or reconciling against the sources, a mix of rebuilt and stale marts would
+    # look normal and be wrong (reconcile would raise CRITICALs about the stale ones).
     rc.progress.step_started(step, index, total)
     message = "skipped: the transform failed, so the marts are not consistent"
     result = StepResult(step, StepStatus.SKIPPED, 0.0, None, message, datetime.now(UTC))

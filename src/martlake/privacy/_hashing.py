@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
+
+_NUMBER_START = re.compile(r"[+0-9(]")
 
 
 def normalize_email(value: str | None) -> str | None:
@@ -29,10 +32,17 @@ def normalize_phone(value: str | None, default_country_code: str = "1") -> str |
     '+442079460958'
     >>> normalize_phone("06 12 34 56 78", "33")
     '+33612345678'
+    >>> normalize_phone("tel: +44 (0)20 7946 0958")
+    '+442079460958'
     """
     if value is None:
         return None
-    text = value.strip()
+    # A label before the number (`tel:`, `Phone`) and the `(0)` some write after the country
+    # code (`+44 (0)20 …`) are not part of it.
+    start = _NUMBER_START.search(value)
+    text = value[start.start() :] if start else ""
+    if text.startswith("+"):
+        text = text.replace("(0)", "")
     digits = "".join(ch for ch in text if ch.isdigit())
     if not digits:
         return None

@@ -12,18 +12,19 @@ from martlake.warehouse.duckdb import META_SCHEMA
 
 
 class Severity(StrEnum):
-    """How bad a check result is, from best to worst."""
+    """How bad a check result is, from best to worst. SKIPPED (the check did not run) ranks
+    below OK: a clean run with a skipped table is OK, not SKIPPED."""
 
+    SKIPPED = "SKIPPED"
     OK = "OK"
     INFO = "INFO"
-    SKIPPED = "SKIPPED"
     WARN = "WARN"
     ERROR = "ERROR"
     CRITICAL = "CRITICAL"
 
     @property
     def rank(self) -> int:
-        """Position from best (0) to worst."""
+        """Position from SKIPPED (0) and OK (1) to CRITICAL."""
         return list(Severity).index(self)
 
 
@@ -42,7 +43,13 @@ class CheckResult:
 
 
 def worst(results: Iterable[CheckResult]) -> Severity:
-    """The worst severity among results (`OK` when there are none)."""
+    """The worst severity among results (`OK` when there are none).
+
+    >>> ok = CheckResult("c", "a", Severity.OK, "")
+    >>> skipped = CheckResult("c", "b", Severity.SKIPPED, "")
+    >>> worst([ok, skipped]).value, worst([skipped]).value
+    ('OK', 'SKIPPED')
+    """
     return max((r.severity for r in results), key=lambda s: s.rank, default=Severity.OK)
 
 

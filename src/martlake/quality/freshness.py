@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from martlake.config import FreshnessSettings
@@ -31,8 +31,11 @@ def freshness_checks(
     expected: Iterable[tuple[str, str]],
     settings: FreshnessSettings,
     now: datetime | None = None,
+    per_table: Mapping[str, FreshnessSettings] | None = None,
 ) -> list[CheckResult]:
     """Check the `expected` raw tables: each configured source's main stream.
+
+    `per_table` replaces `settings` for the tables it names (`schema.table`).
 
     Age is `now - max(_ingested_at)`. A missing or empty table is CRITICAL. Child tables (refund
     lines, say) are not checked: a quiet week legitimately adds no rows to them, and their
@@ -50,6 +53,7 @@ def freshness_checks(
                     name,
                     Severity.CRITICAL,
                     f"`{name}` does not exist: run `martlake run` to load it",
+                    checked_at=now,
                 )
             )
             continue
@@ -58,11 +62,12 @@ def freshness_checks(
         )[0]
         if rows == 0 or newest is None:
             results.append(
-                CheckResult(CHECK, name, Severity.CRITICAL, f"`{name}` is empty", observed=None)
+                CheckResult(CHECK, name, Severity.CRITICAL, f"`{name}` is empty", checked_at=now)
             )
             continue
         age = (now - newest).total_seconds() / 3600
-        severity = freshness_severity(age, settings)
+        limits = (per_table or {}).get(name, settings)
+        severity = freshness_severity(age, limits)
         results.append(
             CheckResult(
                 CHECK,
@@ -70,8 +75,8 @@ def freshness_checks(
                 severity,
                 f"`{name}` last loaded {age:.1f} h ago",
                 observed=round(age, 3),
-                warn_threshold=settings.warn_after_hours,
-                critical_threshold=settings.critical_after_hours,
+                warn_threshold=limits.warn_after_hours,
+                critical_threshold=limits.critical_after_hours,
                 checked_at=now,
             )
         )

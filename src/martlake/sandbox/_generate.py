@@ -428,10 +428,11 @@ class Generator:
             )
             if not campaign.is_active(day_index):
                 continue
-            cost = round(total * campaign.share * budget)
-            clicks = round(cost / (campaign.cpc * peak_cpc * cpc_noise))
+            # Real cost is whole micros, not whole cents: staging rounds it once per campaign-day.
+            cost_micros = round(total * campaign.share * budget * 10_000)
+            clicks = round(cost_micros / 10_000 / (campaign.cpc * peak_cpc * cpc_noise))
             if tiny < 0.01:
-                cost, clicks = 0, 0
+                cost_micros, clicks = 0, 0
                 impressions = 1 + int(30 * ctr_noise)
             else:
                 impressions = round(clicks / (campaign.ctr * ctr_noise))
@@ -439,7 +440,15 @@ class Generator:
             conversions = round(clicks * campaign.cvr * cvr_noise, 2)
             value = round(conversions * 94.0 * aov_noise, 2)
             row = GoogleStat(
-                day, start_ts, end_ts, campaign, cost, impressions, clicks, conversions, value
+                day,
+                start_ts,
+                end_ts,
+                campaign,
+                cost_micros,
+                impressions,
+                clicks,
+                conversions,
+                value,
             )
             if not row.is_empty():
                 rows.append(row)
@@ -504,7 +513,7 @@ class Generator:
         )
         pickers = {
             "meta": _Picker([(r.campaign.id, r.ad.id, r.spend) for r in insights]),
-            "google": _Picker([(r.campaign.id, r.campaign.id, r.cost) for r in google]),
+            "google": _Picker([(r.campaign.id, r.campaign.id, r.spend) for r in google]),
             "tiktok": _Picker([(r.campaign.id, r.ad.id, r.spend) for r in tiktok]),
         }
         discount_rate = 0.45 if bfcm_window(day) else 0.15

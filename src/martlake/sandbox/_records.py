@@ -139,13 +139,14 @@ class Insight:
 
 @dataclass(slots=True)
 class GoogleStat:
-    """One Google Ads campaign × day; `cost` in cents, conversions as the API's doubles."""
+    """One Google Ads campaign × day; cost in micros (not whole cents, as in real accounts),
+    conversions as the API's doubles."""
 
     day: date
     day_start_ts: int
     day_end_ts: int
     campaign: GoogleCampaign
-    cost: int
+    cost_micros: int
     impressions: int
     clicks: int
     conversions: float
@@ -153,7 +154,8 @@ class GoogleStat:
 
     @property
     def spend(self) -> int:
-        return self.cost
+        """Cost in cents, rounded half-even once per campaign-day, as staging rounds it."""
+        return micros_to_cents(self.cost_micros)
 
     def scaled(self, fraction: float) -> GoogleStat:
         """This row as reported part-way through its day."""
@@ -162,7 +164,7 @@ class GoogleStat:
             self.day_start_ts,
             self.day_end_ts,
             self.campaign,
-            int(self.cost * fraction),
+            int(self.cost_micros * fraction),
             int(self.impressions * fraction),
             int(self.clicks * fraction),
             round(self.conversions * fraction, 2),
@@ -170,7 +172,7 @@ class GoogleStat:
         )
 
     def is_empty(self) -> bool:
-        return not (self.cost or self.impressions or self.clicks or self.conversions)
+        return not (self.cost_micros or self.impressions or self.clicks or self.conversions)
 
     def ad_stats(self) -> list[GoogleAdStat]:
         """This campaign-day split over its ads, sums exact; none for Performance Max.
@@ -186,7 +188,7 @@ class GoogleStat:
         weights = [ad.weight * (750 + zlib.crc32(f"{day}:{ad.id}".encode()) % 500) for ad in ads]
         parts = zip(
             ads,
-            split_exact(self.cost * 10_000, weights),
+            split_exact(self.cost_micros, weights),
             split_exact(self.impressions, weights),
             split_exact(self.clicks, weights),
             split_exact(round(self.conversions * 100), weights),
@@ -211,6 +213,18 @@ class GoogleAdStat:
     clicks: int
     conversions: int
     conversions_value: int
+
+
+def micros_to_cents(micros: int) -> int:
+    """Micros to whole cents, half-even (what `micros_to_money` does in staging).
+
+    >>> micros_to_cents(8_665_000), micros_to_cents(8_675_000), micros_to_cents(12_345_678)
+    (866, 868, 1235)
+    """
+    cents, rest = divmod(micros, 10_000)
+    if rest > 5_000 or (rest == 5_000 and cents % 2):
+        cents += 1
+    return cents
 
 
 def split_exact(total: int, weights: list[int]) -> list[int]:

@@ -352,7 +352,7 @@ def google_row_json(row: GoogleStat, customer: dict[str, Any], status: str) -> d
             "clicks": str(row.clicks),
             "conversionsValue": row.conversions_value,
             "conversions": row.conversions,
-            "costMicros": str(row.cost * 10_000),
+            "costMicros": str(row.cost_micros),
             "impressions": str(row.impressions),
         },
         "segments": {"date": row.day.isoformat()},

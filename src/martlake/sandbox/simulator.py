@@ -258,7 +258,11 @@ class GroundTruth:
         raise ValueError(f"platform `{platform}` is not one of {', '.join(PLATFORMS)}")
 
     def spend_per_day(self, platform: Platform = "meta") -> dict[date, Decimal]:
-        """Σ ad spend per account day of `platform` ("meta", "google" or "tiktok")."""
+        """Σ ad spend per account day of `platform` ("meta", "google" or "tiktok").
+
+        Google spend is each campaign-day's cost micros rounded half-even to the cent, then
+        summed, as staging computes it.
+        """
         rows = self._ad_rows(platform)
         return {d: _decimal(v) for d, v in self._per_day((r.day, r.spend) for r in rows).items()}
 
@@ -271,6 +275,14 @@ class GroundTruth:
             key = (r.day, r.campaign.id)
             out[key] = out.get(key, 0) + r.spend
         return {k: _decimal(v) for k, v in sorted(out.items())}
+
+    def google_cost_micros_per_campaign_day(self) -> dict[tuple[date, str], int]:
+        """Google cost in micros per (day, campaign id), exactly as the API sends it.
+
+        Google spend (above) is each campaign-day's micros rounded half-even to the cent once,
+        as staging rounds it; these are the micros before that rounding.
+        """
+        return {(r.day, r.campaign.id): r.cost_micros for r in self._ds.google_stats}
 
     def presentment_totals(self) -> dict[int, tuple[str, Decimal]]:
         """Order id → (presentment currency, `total_price` in it) of orders not in shop currency."""
@@ -340,7 +352,7 @@ def _restated(row: _Row, factor: Decimal) -> _Row:
     if isinstance(row, GoogleStat):
         return replace(
             row,
-            cost=_times(row.cost, factor),
+            cost_micros=_times(row.cost_micros, factor),
             conversions=_times_double(row.conversions, factor),
             conversions_value=_times_double(row.conversions_value, factor),
         )
@@ -488,9 +500,10 @@ class Business:
         """From now on, report the last `last_days` days of `platform` restated by `factor`.
 
         Spend (Google: cost), conversions and conversion value of those days are multiplied
-        by `factor`; money stays in whole cents and counts whole, rounded half-even (Google's
-        fractional conversions to 2 decimals). The last day is the one `as_of` falls in (or
-        the day before, when `as_of` is midnight). Restating twice compounds.
+        by `factor`; money stays in whole cents (Google cost in whole micros) and counts whole,
+        rounded half-even (Google's fractional conversions to 2 decimals). The last day is the
+        one `as_of` falls in (or the day before, when `as_of` is midnight). Restating twice
+        compounds.
         """
         if last_days <= 0:
             return

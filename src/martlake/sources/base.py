@@ -6,12 +6,15 @@ import abc
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from functools import cached_property
 from typing import Any, ClassVar, NamedTuple
 
 import pyarrow as pa
 
 from martlake.config import PrivacySettings
 from martlake.errors import SourceContractError
+from martlake.privacy import Hasher
 
 META_COLUMNS = ("_source", "_extract_run_id", "_ingested_at")
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -52,6 +55,7 @@ class ExtractContext:
         start_date: Backfill from this day (overrides watermark and lookback).
         end_date: Do not read past this day.
         full_refresh: Ignore watermarks and read everything from the configured start.
+        privacy: The project's `[privacy]` settings; sources hash PII with `hasher`.
     """
 
     run_id: str
@@ -60,6 +64,11 @@ class ExtractContext:
     end_date: date | None = None
     full_refresh: bool = False
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+
+    @cached_property
+    def hasher(self) -> Hasher:
+        """Hashes emails and phones as `[privacy]` says (`mode`, `secret`, country code)."""
+        return Hasher.from_settings(self.privacy)
 
 
 class Source(abc.ABC):
@@ -96,11 +105,12 @@ def build_table(
     source: str,
     table: str,
     schema: pa.Schema,
-    columns: Mapping[str, list[Any]],
+    columns: Mapping[str, list[Any]] | Mapping[str, Any],
     run_id: str,
     ingested_at: datetime | None = None,
 ) -> pa.Table:
-    """Turn column lists (JSON values, money and timestamps as strings) into a typed table.
+    """Turn column lists or Arrow arrays (JSON values, money and timestamps as strings) into a
+    typed table.
 
     Strings are cast by Arrow in C: `"12.34"` to DECIMAL(18,2), ISO 8601 with offset to UTC
     timestamps. The three `_`-prefixed lineage columns are appended.
@@ -116,7 +126,11 @@ def build_table(
             arrays.append(pa.nulls(n, fld.type))
             continue
         try:
-            arr = pa.array(values, type=pa.string() if _cast_from_string(fld.type) else fld.type)
+            if isinstance(values, pa.Array | pa.ChunkedArray):
+                arr = values
+            else:
+                kind = pa.string() if _cast_from_string(fld.type) else fld.type
+                arr = pa.array(values, type=kind)
             arrays.append(arr.cast(fld.type) if arr.type != fld.type else arr)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError) as exc:
             raise SourceContractError(
@@ -205,3 +219,25 @@ def date_windows(since: date, until: date, size: int) -> Iterator[tuple[date, da
         stop = min(start + timedelta(days=size - 1), until)
         yield start, stop
         start = stop + timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account as its API describes it, for reconciliation: days are its local days and
+    amounts are in its currency (None for counts)."""
+
+    id: str
+    timezone: str
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class DayTotal:
+    """A source-side total of one account, day and metric (`orders` or `spend`), optionally of
+    one campaign (the drill-down)."""
+
+    account_id: str
+    day: date
+    metric: str
+    value: Decimal
+    campaign_id: str | None = None

@@ -34,6 +34,25 @@ _META_DDL = (
         run_id varchar, check_name varchar, table_name varchar, severity varchar,
         observed_value double, warn_threshold double, critical_threshold double,
         message varchar, checked_at timestamptz)""",
+    f"""create table if not exists {META_SCHEMA}.dq_reconciliation (
+        run_id varchar, source varchar, account_id varchar, day date, metric varchar,
+        campaign_id varchar, currency varchar, source_value decimal(18, 2),
+        warehouse_value decimal(18, 2), diff decimal(18, 2), status varchar,
+        checked_at timestamptz)""",
+    f"""create table if not exists {META_SCHEMA}.dq_alert (
+        run_id varchar, alert_key varchar, check_name varchar, table_name varchar,
+        severity varchar, state varchar, suppressed boolean, first_seen timestamptz,
+        last_sent_at timestamptz, last_sent_severity varchar, channels varchar,
+        failed_channels varchar, message varchar, event_at timestamptz)""",
+    f"""create table if not exists {META_SCHEMA}.dq_run (
+        run_id varchar, started_at timestamptz, finished_at timestamptz, worst_severity varchar,
+        results bigint)""",
+    f"""create table if not exists {META_SCHEMA}.dq_metric_history (
+        run_id varchar, metric varchar, table_name varchar, dimension varchar, day date,
+        value double, observed_at timestamptz)""",
+    f"""create table if not exists {META_SCHEMA}.dq_schema_snapshot (
+        run_id varchar, table_name varchar, column_name varchar, data_type varchar,
+        position integer, snapshot_at timestamptz, accepted boolean)""",
 )
 
 

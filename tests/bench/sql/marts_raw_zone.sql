@@ -2,37 +2,60 @@
 -- Columns and types are the raw contract's (tests/fixtures/raw/raw_zone.sql, what the
 -- connectors write through dlt). Parameters, replaced by bench_marts.py before running:
 --   {first_day} {last_day}  the local days whose orders this extraction holds (inclusive)
+--   {updated_from}          also every order refunded from this day to {last_day}: Shopify
+--                           re-reads orders updated since the watermark minus the lookback
 --   {opd}                   orders per day;   {run}   the extraction's run id
+--   {ingested_at}           the extraction's load time, on every row it writes
 --   {ad_first_day}          first day of the ad rows this extraction re-reads
 -- Every order has two lines; 1 in 20 is refunded (its first line) 10 days after it was placed,
--- which the extraction sees when that day is before {last_day} + 1. Channels cycle through
+-- which the extraction sees when that day is before {last_day} + 1. An order comes with all its
+-- lines and the refunds it has so far, as the connector writes it. Channels cycle through
 -- Meta/Google/TikTok UTMs and click ids, email, referral and direct; about a third of the
 -- orders come from returning customers.
+create or replace temp table bench_order_ids as
+select distinct n, day, i
+from (
+    select (cast(cast(day as date) - date '2020-01-01' as bigint)) * {opd} + i as n,
+        cast(day as date) as day, i
+    from (
+        select unnest(generate_series(cast('{first_day}' as date), cast('{last_day}' as date),
+            interval 1 day)) as day
+    ) as days, range({opd}) as r(i)
+
+    union all
+
+    select (cast(cast(day as date) - 10 - date '2020-01-01' as bigint)) * {opd} + i,
+        cast(day as date) - 10, i
+    from (
+        select unnest(generate_series(cast('{updated_from}' as date), cast('{last_day}' as date),
+            interval 1 day)) as day
+    ) as days, range({opd}) as r(i)
+    where i % 20 = 7
+) as wanted
+where day >= cast('{data_start}' as date);
+
 create or replace temp table bench_orders as
 select
     n as id,
-    cast(day as date) as day,
+    day,
     timezone('America/New_York', cast(day as timestamp)
-        + to_seconds(cast((n % {opd}) * 86400 / {opd} as bigint))) as created_at,
+        + to_seconds(cast(i * 86400 / {opd} as bigint))) as created_at,
+    case
+        when i % 20 = 7 and day + 10 <= cast('{last_day}' as date)
+            then timezone('America/New_York', cast(day + 10 as timestamp) + interval 15 hour)
+    end as refunded_at,
     n % 10 as kind,
     20 + n % 50 as price_a,
     1 + n % 3 as quantity_a,
     15 + n % 30 as price_b,
     case when n % 10 = 0 then 2 else 0 end as discount_a,
     1 + (n * 7919) % greatest(cast({opd} as bigint) * 120, 1) as customer_id
-from (
-    select
-        unnest(generate_series(cast('{first_day}' as date), cast('{last_day}' as date),
-            interval 1 day)) as day
-) as days,
-lateral (
-    select (cast(cast(day as date) - date '2020-01-01' as bigint)) * {opd} + i as n
-    from range({opd}) as r(i)
-);
+from bench_order_ids;
 
 insert into raw_shopify.orders
 select
-    id, '#' || id, id, created_at, created_at, created_at, null, 'paid', 'USD', 'USD',
+    id, '#' || id, id, created_at, coalesce(refunded_at, created_at), created_at, null,
+    case when refunded_at is null then 'paid' else 'partially_refunded' end, 'USD', 'USD',
     price_a * quantity_a + price_b, discount_a, price_a * quantity_a + price_b - discount_a,
     round((price_a * quantity_a + price_b - discount_a) * 0.08, 2), 5,
     price_a * quantity_a + price_b - discount_a
@@ -50,7 +73,7 @@ select
     end,
     case when kind = 7 then 'https://blog.example.com/' end,
     'web', 'US', 'NY', false, 'bench.myshopify.com', 'America/New_York',
-    'shopify', '{run}', now(), '{run}', md5('o' || id)
+    'shopify', '{run}', {ingested_at}, '{run}', md5('o' || id)
 from bench_orders;
 
 insert into raw_shopify.order_lines
@@ -60,26 +83,16 @@ select
     case when line = 0 then quantity_a else 1 end,
     case when line = 0 then price_a else price_b end,
     case when line = 0 then discount_a else 0 end,
-    'bench.myshopify.com', 'shopify', '{run}', now(), '{run}', md5('l' || id || line)
+    'bench.myshopify.com', 'shopify', '{run}', {ingested_at}, '{run}', md5('l' || id || line)
 from bench_orders, (select unnest([0, 1]) as line);
 
--- Refunds of orders placed 10 days before each day of this extraction (earlier orders too).
+-- The refund of each refunded order (its first line), with the order's version.
 insert into raw_shopify.refund_lines
 select
-    n * 2, n, n, n * 2, 1 + n % 3, (20 + n % 50) * (1 + n % 3) - case when n % 10 = 0 then 2 else 0 end,
-    0, timezone('America/New_York', cast(day as timestamp) + interval 15 hour),
-    'bench.myshopify.com', 'shopify', '{run}', now(), '{run}', md5('r' || n)
-from (
-    select
-        unnest(generate_series(cast('{first_day}' as date), cast('{last_day}' as date),
-            interval 1 day)) as day
-) as days,
-lateral (
-    select (cast(cast(day as date) - 10 - date '2020-01-01' as bigint)) * {opd} + i as n
-    from range({opd}) as r(i)
-    where i % 20 = 7
-)
-where cast(day as date) - 10 >= cast('{data_start}' as date);
+    id * 2, id, id, id * 2, quantity_a, price_a * quantity_a - discount_a, 0, refunded_at,
+    'bench.myshopify.com', 'shopify', '{run}', {ingested_at}, '{run}', md5('r' || id)
+from bench_orders
+where refunded_at is not null;
 
 create or replace temp table bench_ad_days as
 select cast(unnest(generate_series(cast('{ad_first_day}' as date), cast('{last_day}' as date),
@@ -90,32 +103,33 @@ select
     '111', 'Bench', 'USD', 'America/New_York', day, day, '2385000' || c, 'Meta ' || c,
     '2385000' || c || a, 'Set ' || a, '2385000' || c || a || '1', 'Ad ' || a,
     round(50 + (c * 13 + a * 7 + (day - date '2020-01-01')) % 90, 2), 10000, 200, 5, 400,
-    '[]', 'meta_ads', '{run}', now(), '{run}', md5('m' || day || c || a)
+    '[]', 'meta_ads', '{run}', {ingested_at}, '{run}', md5('m' || day || c || a)
 from bench_ad_days, range(1, 4) as cs(c), range(1, 7) as ads(a);
 
 insert into raw_meta_ads.extract_windows
 values ('111', cast('{ad_first_day}' as date), cast('{last_day}' as date), 'meta_ads', '{run}',
-    now(), '{run}', md5('mw{run}'));
+    {ingested_at}, '{run}', md5('mw{run}'));
 
 insert into raw_google_ads.campaign_stats
 select
     '1234567890', 'Bench', 'USD', 'America/New_York', day, '2100000000' || c, 'Google ' || c,
-    'ENABLED', 'SEARCH', round(80 + (c * 11 + (day - date '2020-01-01')) % 70, 2), 8000, 300,
-    6.0, 500.0, 'google_ads', '{run}', now(), '{run}', md5('g' || day || c)
+    'ENABLED', 'SEARCH', (80 + (c * 11 + (day - date '2020-01-01')) % 70) * 1000000 + 123457,
+    8000, 300,
+    6.0, 500.0, 'google_ads', '{run}', {ingested_at}, '{run}', md5('g' || day || c)
 from bench_ad_days, range(3, 5) as cs(c);
 
 insert into raw_google_ads.extract_windows
 values ('1234567890', cast('{ad_first_day}' as date), cast('{last_day}' as date), 'google_ads',
-    '{run}', now(), '{run}', md5('gw{run}'));
+    '{run}', {ingested_at}, '{run}', md5('gw{run}'));
 
 insert into raw_tiktok_ads.ad_stats
 select
     '7000000000000000001', 'Bench', 'USD', 'America/New_York', day, '18000000000000000' || c,
     'TikTok ' || c, '17900000000000000' || c, 'Group ' || c, '17800000000000000' || c || a,
     'Video ' || a, round(30 + (c * 5 + a + (day - date '2020-01-01')) % 40, 2), 6000, 90, 2,
-    150, 'tiktok_ads', '{run}', now(), '{run}', md5('t' || day || c || a)
+    150, 'tiktok_ads', '{run}', {ingested_at}, '{run}', md5('t' || day || c || a)
 from bench_ad_days, range(1, 3) as cs(c), range(1, 5) as ads(a);
 
 insert into raw_tiktok_ads.extract_windows
 values ('7000000000000000001', cast('{ad_first_day}' as date), cast('{last_day}' as date),
-    'tiktok_ads', '{run}', now(), '{run}', md5('tw{run}'));
+    'tiktok_ads', '{run}', {ingested_at}, '{run}', md5('tw{run}'));

@@ -1,5 +1,6 @@
-"""ltv_cohorts built incrementally equals a full refresh after late refunds, backfills and a
-new month, and equals the simulator's truth once everything is loaded.
+"""ltv_cohorts, and the incremental order models it reads, built incrementally equal a full
+refresh after late refunds, backfills and a new month; ltv_cohorts equals the simulator's truth
+once everything is loaded.
 
 Runs on one Shopify-only sandbox project: the first run reads orders updated from February
 only; then more days of March arrive (new orders and refunds of February and March orders),
@@ -27,6 +28,7 @@ from martlake.sandbox import Business
 from martlake.transform import run_dbt
 from martlake.warehouse import DuckDBWarehouse
 from tests.integration.marts import products_ltv_truth as truth
+from tests.integration.marts.incremental_helpers import differences
 from tests.sandbox_project import make_sandbox_project, project
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("marts_ltv_incremental")]
@@ -34,23 +36,36 @@ START = date(2025, 1, 1)
 FIRST_LOADED = date(2025, 2, 1)
 SKIP_PUBLISH = frozenset({"publish"})
 STAGES = ("first", "late_refunds", "backfill", "new_month")
+ORDER_MODELS = [
+    "staging.stg_shopify__orders",
+    "staging.stg_shopify__order_lines",
+    "staging.stg_shopify__refund_lines",
+    "intermediate.int_order_lines__aggregated",
+    "intermediate.int_refund_lines__aggregated",
+    "intermediate.int_orders__sequenced",
+    "intermediate.int_orders__attributed",
+    "marts.shopify_unified",
+    "intermediate.int_customers__daily_sales",
+    "marts.customer_ltv",
+]
 
 
 def cohorts(database: Path) -> list[tuple[Any, ...]]:
     return DuckDBWarehouse(database).query("select * from marts.ltv_cohorts order by all")
 
 
-def full_refresh(proj: Project, copy_dir: Path) -> list[tuple[Any, ...]]:
-    """ltv_cohorts rebuilt from scratch on a copy of the project's warehouse."""
+def full_refresh(proj: Project, copy_dir: Path) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
+    """ltv_cohorts and the order models it reads rebuilt from scratch on a copy of the project's
+    warehouse; with the rows of each order model that differ from the incremental build."""
     copy_dir.mkdir()
     copy = copy_dir / "warehouse.duckdb"
     shutil.copy(proj.warehouse_path, copy)
     result = run_dbt(
-        "build", database=copy, state_dir=copy_dir / "dbt", select=["ltv_cohorts"],
+        "run", database=copy, state_dir=copy_dir / "dbt", select=["+ltv_cohorts"],
         full_refresh=True, vars=dbt_vars(proj),
     )  # fmt: skip
     assert result.success, [(n.name, n.message) for n in result.failed]
-    return cohorts(copy)
+    return cohorts(copy), differences(proj.warehouse_path, copy, ORDER_MODELS)
 
 
 @dataclass
@@ -58,6 +73,7 @@ class Stages:
     project: Project
     incremental: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     refreshed: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    differences: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _set_end(root: Path, end: date) -> Project:
@@ -100,7 +116,7 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stages]:
         result = run_pipeline(out.project, options)
         assert result.exit_code == 0, (stage, result.steps)
         out.incremental[stage] = cohorts(out.project.warehouse_path)
-        out.refreshed[stage] = full_refresh(out.project, scratch / stage)
+        out.refreshed[stage], out.differences[stage] = full_refresh(out.project, scratch / stage)
     yield out
 
 
@@ -114,6 +130,11 @@ def test_the_first_run_loaded_orders_from_february_only(stages: Stages) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_incremental_build_equals_a_full_refresh(stages: Stages, stage: str) -> None:
     assert stages.incremental[stage] == stages.refreshed[stage]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_incremental_order_models_equal_a_full_refresh(stages: Stages, stage: str) -> None:
+    assert {table: n for table, n in stages.differences[stage].items() if n} == {}
 
 
 def test_late_refunds_changed_cohorts_without_a_new_month(stages: Stages) -> None:

@@ -15,60 +15,12 @@ import duckdb
 import pytest
 
 from martlake.transform import run_dbt
+from tests.integration.marts.incremental_helpers import add_refund, new_version
 from tests.integration.transform.helpers import load_raw_zone, query
 
 # One worker builds the module's warehouse once; its tests run in order on it.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ltv_edge_cases")]
 UPSTREAM = ["+ltv_cohorts"]
-
-
-def new_version(
-    database: Path,
-    order_id: int,
-    ingested_at: str,
-    *,
-    copy_of: int | None = None,
-    line_id_offset: int = 0,
-    **changes: Any,
-) -> None:
-    """Append an extraction of `order_id`: the latest version of `copy_of` (default the order
-    itself) with `changes`, its lines and its refund lines, all loaded at `ingested_at`."""
-    source = copy_of or order_id
-    overrides = {"id": order_id, "_ingested_at": ingested_at, "_extract_run_id": ingested_at}
-    overrides.update(changes)
-    replace = ", ".join(f"? as {column}" for column in overrides)
-    with duckdb.connect(str(database)) as con:
-        latest = con.execute(
-            "select max(_ingested_at) from raw_shopify.orders where id = ?", [source]
-        ).fetchone()
-        assert latest is not None and latest[0] is not None
-        con.execute(
-            f"insert into raw_shopify.orders by name select * replace ({replace})"
-            " from raw_shopify.orders where id = ? and _ingested_at = ?",
-            [*overrides.values(), source, latest[0]],
-        )
-        for table in ("order_lines", "refund_lines"):
-            con.execute(
-                f"insert into raw_shopify.{table} by name select * replace ("
-                " id + ? as id, ? as order_id, ? as _ingested_at, ? as _extract_run_id)"
-                f" from raw_shopify.{table} where order_id = ? and _ingested_at = ?",
-                [line_id_offset, order_id, ingested_at, ingested_at, source, latest[0]],
-            )
-
-
-def add_refund(database: Path, order_id: int, line_id: int, refunded_at: str, loaded: str) -> None:
-    """A refund of one unit of `line_id`, arriving with a new version of its order."""
-    new_version(database, order_id, loaded)
-    with duckdb.connect(str(database)) as con:
-        con.execute(
-            "insert into raw_shopify.refund_lines by name"
-            " select 7900 + ? as id, 8900 + ? as refund_id, ? as order_id, ? as line_item_id,"
-            " 1 as quantity, price - coalesce(discount, 0) as subtotal, 0 as total_tax,"
-            " cast(? as timestamptz) as refund_created_at, shop_domain, _source,"
-            " ? as _extract_run_id, cast(? as timestamptz) as _ingested_at"
-            " from raw_shopify.order_lines where id = ? and _ingested_at = ?",
-            [line_id, line_id, order_id, line_id, refunded_at, loaded, loaded, line_id, loaded],
-        )
 
 
 @dataclass

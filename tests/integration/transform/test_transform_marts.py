@@ -16,6 +16,8 @@ Meta ad account in the same timezone:
   20.37, the Shopping row is gone as Google omits all-zero rows) while the second customer's day
   stays as google-r1 had it. 2024-01-14 has impressions without cost and without conversion
   fields; 2024-01-15 has cost without clicks. A conversions_value of 30.004 rounds to 30.00.
+  Cost is in micros, mostly not whole cents, rounded half-even once per campaign-day:
+  8,665,000 is 8.66 and 6,005,000 is 6.00 (half-up would give 8.67 and 6.01).
 - TikTok (advertiser 7000000000000000001) is extracted twice: tiktok-r2 restates 2024-01-13
   (Video A 8.25 -> 8.75, Video B appears); 2024-01-14 has impressions without spend; the
   2024-01-15 row has no conversion value.

@@ -39,16 +39,20 @@ def test_lock_is_freed_when_its_process_is_killed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        (RunOptions(), ["extract", "load", "transform", "quality", "publish"]),
-        (RunOptions(skip=frozenset({"publish", "quality"})), ["extract", "load", "transform"]),
-        (RunOptions(from_step="transform"), ["transform", "quality", "publish"]),
+        (RunOptions(), ["extract", "load", "transform", "quality", "reconcile", "publish"]),
+        (
+            RunOptions(skip=frozenset({"publish", "quality", "reconcile"})),
+            ["extract", "load", "transform"],
+        ),
+        (RunOptions(from_step="transform"), ["transform", "quality", "reconcile", "publish"]),
         (RunOptions(only="quality"), ["quality"]),
         (
             RunOptions(from_step="load", skip=frozenset({"quality"})),
-            ["load", "transform", "publish"],
+            ["load", "transform", "reconcile", "publish"],
         ),
+        (RunOptions(from_step="quality", skip=frozenset({"reconcile"})), ["quality", "publish"]),
     ],
-    ids=["all", "skip-two", "from", "only", "from-and-skip"],
+    ids=["all", "skip-three", "from", "only", "from-and-skip", "skip-reconcile"],
 )
 def test_step_selection(options: RunOptions, expected: list[str]) -> None:
     assert plan_steps(options) == expected

@@ -199,12 +199,13 @@ def test_metrics_without_segments_are_summed_per_campaign(
         "ORDER BY metrics.cost_micros DESC LIMIT 3"
     )
     rows = rows_of(search(google, access_token, query))
-    expected: defaultdict[str, Decimal] = defaultdict(Decimal)
-    for (day, campaign), spend in small_business.truth.spend_per_campaign_day("google").items():
+    expected: defaultdict[str, int] = defaultdict(int)
+    truth = small_business.truth.google_cost_micros_per_campaign_day()
+    for (day, campaign), micros in truth.items():
         if date(2025, 3, 1) <= day <= date(2025, 3, 7):
-            expected[campaign] += spend
+            expected[campaign] += micros
     top = sorted(expected.items(), key=lambda kv: -kv[1])[:3]
-    assert [(r["campaign"]["id"], Decimal(r["metrics"]["costMicros"]) / 10**6) for r in rows] == top
+    assert [(r["campaign"]["id"], int(r["metrics"]["costMicros"])) for r in rows] == top
     assert set(rows[0]) == {"campaign", "metrics"}
 
 

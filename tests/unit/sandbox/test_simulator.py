@@ -4,7 +4,7 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -188,11 +188,15 @@ def test_truth_equals_what_the_json_says(small_business: Business) -> None:
 def test_google_and_tiktok_truth_equals_what_the_json_says(small_business: Business) -> None:
     truth = small_business.truth
     google: defaultdict[tuple[date, str], Decimal] = defaultdict(Decimal)
+    micros: dict[tuple[date, str], int] = {}
     for row in small_business.google_campaign_stats:
-        micros = int(row["metrics"]["costMicros"])
-        assert micros % 10_000 == 0, "cost is whole cents"
         key = (date.fromisoformat(row["segments"]["date"]), row["campaign"]["id"])
-        google[key] += Decimal(micros) / 1_000_000
+        micros[key] = int(row["metrics"]["costMicros"])
+        # Spend is the campaign-day's micros rounded half-even to the cent, once.
+        cents = (Decimal(micros[key]) / 1_000_000).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+        google[key] += cents
+    assert any(m % 10_000 for m in micros.values()), "cost is not all whole cents"
+    assert micros == truth.google_cost_micros_per_campaign_day()
     tiktok: defaultdict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for row in small_business.tiktok_ad_stats:
         key = (
@@ -530,3 +534,27 @@ def test_default_as_of_is_midnight_after_end_date_in_shop_time() -> None:
     assert cfg.effective_as_of == datetime(2025, 6, 3, tzinfo=ZoneInfo("Europe/Berlin"))
     orders = Business(replace(cfg, orders_per_day=20)).orders
     assert {o["created_at"][-6:] for o in orders} == {"+02:00"}
+
+
+def test_google_ad_micros_are_not_whole_cents_and_add_up_to_their_campaign(
+    small_business: Business,
+) -> None:
+    campaigns = {
+        (r["segments"]["date"], r["campaign"]["id"]): int(r["metrics"]["costMicros"])
+        for r in small_business.google_campaign_stats
+    }
+    pmax = {
+        r["campaign"]["id"]
+        for r in small_business.google_campaign_stats
+        if r["campaign"]["advertisingChannelType"] == "PERFORMANCE_MAX"
+    }
+    for level in (small_business.google_ad_stats, small_business.google_ad_group_stats):
+        sums: Counter[tuple[str, str]] = Counter()
+        for r in level:
+            sums[(r["segments"]["date"], r["campaign"]["id"])] += int(r["metrics"]["costMicros"])
+        assert pmax and not {campaign for _, campaign in sums} & pmax
+        expected = {k: v for k, v in campaigns.items() if k[1] not in pmax and v}
+        assert {k: v for k, v in sums.items() if v} == expected
+    ads = [int(r["metrics"]["costMicros"]) for r in small_business.google_ad_stats]
+    assert sum(m % 10_000 != 0 for m in ads) > len(ads) // 2
+    assert sum(m % 10_000 != 0 for m in campaigns.values()) > len(campaigns) // 2

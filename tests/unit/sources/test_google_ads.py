@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -12,7 +11,6 @@ from pydantic import SecretStr, ValidationError
 from martlake.config import GoogleAdsSettings
 from martlake.errors import AuthError, RateLimitError, SourceContractError, SourceError
 from martlake.sources import SOURCES, ExtractContext, GoogleAdsSource
-from martlake.sources.google_ads.source import micros_to_money
 from tests.unit.sources.conftest import Call, Reply, RoutedServer
 
 CUSTOMER = "1234567890"
@@ -99,17 +97,28 @@ def test_rejects_customer_ids_that_are_not_ten_digits(api: RoutedServer, bad: st
 @pytest.mark.parametrize(
     ("micros", "expected"),
     [
-        ("1230000", "1.23"),
-        ("1234565000", "1234.56"),  # half-even: ...565 → ...56
-        ("1234575000", "1234.58"),  # half-even: ...575 → ...58
-        ("1", "0.00"),
-        (None, "0.00"),
-        (9_223_372_036_854_775_807, "9223372036854.78"),
+        ("12345678", 12_345_678),
+        (8_665_000, 8_665_000),
+        ("1", 1),
+        ("9223372036854775807", 9_223_372_036_854_775_807),
+        ("-", None),
     ],
-    ids=["cents", "half-even-down", "half-even-up", "sub-cent", "absent", "int64-max"],
+    ids=["not-whole-cents", "json-number", "one-micro", "int64-max", "dash"],
 )
-def test_micros_become_exact_money(micros: Any, expected: str) -> None:
-    assert micros_to_money(micros) == expected
+def test_campaign_cost_stays_in_micros_exactly_as_sent(
+    api: RoutedServer, micros: Any, expected: int | None
+) -> None:
+    def one_day(call: Call) -> Reply:
+        status, body = google(call)
+        if call.path != "/token" and "FROM campaign " in call.json()["query"]:
+            body = [{"results": [row("2025-01-01", cost_micros=micros)], "requestId": "r"}]
+        return status, body
+
+    api.route = one_day
+    src = source(api, start_date=date(2025, 1, 1))
+    table = collect(src, ExtractContext(run_id="r", end_date=date(2025, 1, 1)))
+    assert table.column("cost_micros").to_pylist() == [expected]
+    assert "cost" not in table.schema.names
 
 
 def test_exchanges_the_refresh_token_once_and_sends_both_tokens(api: RoutedServer) -> None:
@@ -156,13 +165,13 @@ def test_reads_windows_of_31_days_into_typed_rows(api: RoutedServer) -> None:
         "FROM campaign WHERE segments.date BETWEEN"
     )
     assert table.num_rows == 31 + 28 + 3 + 12
-    assert table.schema.field("cost").type == pa.decimal128(18, 2)
+    assert table.schema.field("cost_micros").type == pa.int64()
     assert table.schema.field("date").type == pa.date32()
     first = table.slice(0, 1).to_pylist()[0]
     assert first["customer_id"] == CUSTOMER and first["customer_name"] == "Demo"
     assert first["currency_code"] == "USD" and first["time_zone"] == "America/New_York"
     assert first["campaign_id"] == "21000000001" and first["channel_type"] == "SEARCH"
-    assert first["cost"] == Decimal("1.23") and first["impressions"] == 10
+    assert first["cost_micros"] == 1_230_000 and first["impressions"] == 10
     assert first["conversions"] == 1.5 and first["conversions_value"] == 12.5
     assert first["_source"] == "google_ads" and first["_extract_run_id"] == "run-7"
 

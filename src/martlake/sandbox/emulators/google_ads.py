@@ -31,6 +31,9 @@ post of 2025-03-31 on invalid developer tokens:
 - An access token lives `TOKEN_LIFETIME` seconds; `expire_tokens()` ends every issued one at
   once, so the next call answers 401 UNAUTHENTICATED until the client refreshes.
 
+- `FROM customer` with metrics gives the account's totals: one row per day with
+  `segments.date`, one row for the whole range without it.
+
 GAQL is parsed for real over `customer`, `campaign`, `ad_group` and `ad_group_ad`, with the
 fields in `RESOURCES`; WHERE takes `AND`-ed conditions with =, !=, <, <=, >, >=, IN, NOT IN,
 BETWEEN and LIKE; ORDER BY and LIMIT work. `drift` (see `DRIFT_KINDS`) changes the payload the
@@ -113,13 +116,14 @@ AD_GROUP_FIELDS = {**CAMPAIGN_FIELDS, **_AD_GROUP_ATTRIBUTES}
 AD_GROUP_AD_FIELDS = {**AD_GROUP_FIELDS, **_AD_GROUP_AD_ATTRIBUTES}
 ALL_FIELDS = AD_GROUP_AD_FIELDS
 RESOURCES = {
-    "customer": CUSTOMER_FIELDS,
+    "customer": {**CUSTOMER_FIELDS, **_SEGMENTS_AND_METRICS},
     "campaign": CAMPAIGN_FIELDS,
     "ad_group": AD_GROUP_FIELDS,
     "ad_group_ad": AD_GROUP_AD_FIELDS,
 }
 # The resource's own id, which rows summed over a date range are grouped by.
 _ENTITY_ID = {
+    "customer": ("customer", "id"),
     "campaign": ("campaign", "id"),
     "ad_group": ("adGroup", "id"),
     "ad_group_ad": ("adGroupAd", "ad", "id"),
@@ -665,7 +669,13 @@ class GoogleAdsApp:
 
     def _rows(self, query: _Query) -> list[dict[str, Any]]:
         business = self.business
-        if query.resource == "customer":
+        measured = any(name.startswith(("metrics.", "segments.")) for name in query.fields) or any(
+            c.field.startswith(("metrics.", "segments.")) for c in query.conditions
+        )
+        if query.resource == "customer" and measured:
+            # The account's totals: every campaign's row of a day, summed.
+            source = self._summed(business.google_campaign_stats, ("segments", "date"))
+        elif query.resource == "customer":
             source = [{"customer": business.google_customer}]
         elif not any(name.startswith(("metrics.", "segments.")) for name in query.fields) and (
             not any(c.field.startswith(("metrics.", "segments.")) for c in query.conditions)
@@ -684,7 +694,7 @@ class GoogleAdsApp:
                 lambda row, c=condition, k=kind: _matches(_field(row, c.field), c, k)  # type: ignore[misc]
             )
         selected = [row for row in source if all(test(row) for test in tests)]
-        if query.resource != "customer" and "segments.date" not in query.fields:
+        if (query.resource != "customer" or measured) and "segments.date" not in query.fields:
             selected = self._summed(selected, _ENTITY_ID[query.resource])
         for name, descending in reversed(query.order):
             selected.sort(key=lambda row, n=name: _field(row, n), reverse=descending)  # type: ignore[misc]

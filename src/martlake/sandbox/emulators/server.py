@@ -465,7 +465,8 @@ class EmulatorServer:
 
     def restate(self, api: Api, last_days: int, factor: Decimal | float | str) -> None:
         """From now on, serve the last `last_days` days of `api` with spend (Google: cost),
-        conversions and conversion value multiplied by `factor`, in whole cents, half-even.
+        conversions and conversion value multiplied by `factor`, in whole cents (Google cost:
+        whole micros), half-even.
 
         See `Business.restate`; `served_spend_per_day` gives the new numbers.
         """
@@ -473,7 +474,8 @@ class EmulatorServer:
         self._forget_reports()
 
     def served_spend_per_day(self, api: Api) -> dict[date, Decimal]:
-        """The spend per day `api` serves now, after deletions and restatements."""
+        """The spend per day `api` serves now, after deletions and restatements (Google: each
+        campaign-day's micros rounded half-even to the cent, as staging rounds them)."""
         return self.business.truth.spend_per_day(_platform(api))
 
     def _forget_reports(self) -> None:

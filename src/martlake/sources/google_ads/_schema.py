@@ -2,7 +2,7 @@
 
 import pyarrow as pa
 
-from martlake.sources.base import EXTRACT_WINDOWS, MONEY
+from martlake.sources.base import EXTRACT_WINDOWS
 
 _CUSTOMER = [
     ("customer_id", pa.string()),
@@ -25,12 +25,12 @@ CAMPAIGN_STATS = pa.schema(
         ("campaign_name", pa.string()),
         ("campaign_status", pa.string()),
         ("channel_type", pa.string()),
-        ("cost", MONEY),
+        ("cost_micros", pa.int64()),
         *_COUNTS,
     ]
 )
-# Ad group and ad cost stays in micros: Google splits a campaign's cost over its ads in micros,
-# so cents per ad would not add up to the campaign's cost.
+# Cost stays in micros as Google sends it, at every level: Google splits a campaign's cost over
+# its ads in micros, so cents per row would not add up. Staging rounds once, per campaign-day.
 AD_GROUP_STATS = pa.schema(
     [
         *_CUSTOMER,

@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -25,8 +25,10 @@ from martlake.errors import (
 )
 from martlake.sources._http import HttpClient
 from martlake.sources.base import (
+    Account,
     Batch,
     Cursor,
+    DayTotal,
     ExtractContext,
     Source,
     build_table,
@@ -46,7 +48,7 @@ CUSTOMER_QUERY = (
     "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone "
     "FROM customer"
 )
-Kind = Literal["id", "text", "date", "int", "double", "money"]
+Kind = Literal["id", "text", "date", "int", "double"]
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ STREAMS = (
             ("campaign_status", "campaign.status", "text", False),
             ("channel_type", "campaign.advertising_channel_type", "text", False),
             _DATE,
-            ("cost", "metrics.cost_micros", "money", True),
+            ("cost_micros", "metrics.cost_micros", "int", True),
             *_METRICS,
         ),
     ),
@@ -123,8 +125,6 @@ STREAMS = (
 )
 CAMPAIGN_FIELDS = STREAMS[0].fields
 _MISSING = object()
-_CENT = Decimal("0.01")
-_MICROS = Decimal(1_000_000)
 _TOKEN_MARGIN = 60.0
 _CUSTOMER_ERRORS = {
     "USER_PERMISSION_DENIED",
@@ -146,8 +146,9 @@ class GoogleAdsSource(Source):
     """Google Ads stats per day in each customer's timezone: campaigns, ad groups and ads.
 
     Authenticates with an OAuth refresh token (exchanged for an access token at `token_url`,
-    and once more when Google refuses it mid-run) plus a developer token. Campaign cost is
-    stored in currency units; ad group and ad cost stay in micros so they add up exactly.
+    and once more when Google refuses it mid-run) plus a developer token. Cost stays in micros
+    (`cost_micros`) at every level, as Google sends it, so ads add up to their campaign exactly;
+    staging rounds it to the cent once per campaign-day.
     Performance Max campaigns have no ad groups, so they are in `campaign_stats` only.
     """
 
@@ -176,6 +177,52 @@ class GoogleAdsSource(Source):
     def check(self) -> None:
         for customer in self.settings.customer_ids:
             self._customer(customer)
+
+    def reconciliation_accounts(self) -> list[Account]:
+        """Each configured customer with its timezone and currency."""
+        out = []
+        for customer in self.settings.customer_ids:
+            info = self._customer(customer)
+            out.append(Account(customer, info.get("timeZone") or "UTC", info["currencyCode"]))
+        return out
+
+    def reconciliation_totals(self, account: Account, since: date, until: date) -> list[DayTotal]:
+        """Customer-level cost per day (`FROM customer`), in the customer's timezone and
+        currency, unrounded; days without activity are left out, as Google does."""
+        rows = self._search(
+            account.id,
+            "SELECT segments.date, metrics.cost_micros FROM customer "
+            f"WHERE segments.date BETWEEN '{since.isoformat()}' AND '{until.isoformat()}'",
+        )
+        return [self._total(account, row, None) for row in rows]
+
+    def campaign_totals(self, account: Account, day: date) -> list[DayTotal]:
+        """Cost per campaign on one day, for the reconciliation drill-down."""
+        rows = self._search(
+            account.id,
+            "SELECT campaign.id, metrics.cost_micros FROM campaign "
+            f"WHERE segments.date = '{day.isoformat()}'",
+        )
+        return [self._total(account, row, day) for row in rows]
+
+    @staticmethod
+    def _total(account: Account, row: dict[str, Any], day: date | None) -> DayTotal:
+        try:
+            metrics = row.get("metrics") or {}
+            micros = metrics.get("costMicros", metrics.get("costAmountMicros"))
+            cost = (
+                Decimal(0)
+                if micros in (None, "-")
+                else Decimal(int(Decimal(str(micros)))).scaleb(-6)
+            )
+            when = day or date.fromisoformat(row["segments"]["date"])
+            campaign = None if day is None else str(row["campaign"]["id"])
+        except (KeyError, TypeError, ValueError, InvalidOperation):
+            raise SourceContractError(
+                f"google_ads: a cost row of customer `{account.id}` has no valid date, campaign "
+                "or `costMicros`: check api_version in martlake.toml"
+            ) from None
+        return DayTotal(account.id, when, "spend", cost, campaign)
 
     def extract(self, ctx: ExtractContext) -> Iterator[Batch]:
         self._warned = set()
@@ -307,16 +354,6 @@ class GoogleAdsSource(Source):
         return build_table("google_ads", table, SCHEMAS[table], cols, ctx.run_id, datetime.now(UTC))
 
 
-def micros_to_money(micros: Any) -> str:
-    """Micros (an int64, often a JSON string) to currency units with 2 decimals, half-even.
-
-    >>> micros_to_money("1234565000"), micros_to_money("1234575000"), micros_to_money(None)
-    ('1234.56', '1234.58', '0.00')
-    """
-    value = Decimal(int(Decimal(str(micros or 0)))) / _MICROS
-    return str(value.quantize(_CENT, rounding=ROUND_HALF_EVEN))
-
-
 def _query(stream: Stream, since: date, until: date) -> str:
     return (
         f"SELECT {', '.join(stream.fields)} FROM {stream.resource} "
@@ -376,11 +413,9 @@ def _convert(kind: Kind, value: Any) -> Any:
         if isinstance(value, bool):
             raise TypeError(value)
         return int(value) if isinstance(value, int) else int(Decimal(str(value)))
-    if kind == "double":
-        if isinstance(value, bool):
-            raise TypeError(value)
-        return float(value)
-    return micros_to_money(value)
+    if isinstance(value, bool):
+        raise TypeError(value)
+    return float(value)
 
 
 def _missing(

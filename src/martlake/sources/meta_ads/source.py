@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
+import msgspec
 
 from martlake.config import MetaAdsSettings, redact
 from martlake.errors import (
@@ -24,10 +27,13 @@ from martlake.errors import (
     SourceContractError,
     SourceError,
 )
-from martlake.sources._http import HttpClient
+from martlake.sources._arrow_sql import FastPathMiss, batched
+from martlake.sources._http import HttpClient, decode_json
 from martlake.sources.base import (
+    Account,
     Batch,
     Cursor,
+    DayTotal,
     ExtractContext,
     Source,
     build_table,
@@ -36,6 +42,7 @@ from martlake.sources.base import (
     window_table,
 )
 from martlake.sources.meta_ads._schema import SCHEMAS
+from martlake.sources.meta_ads._sql import PAGES, QUERY
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +133,56 @@ class MetaAdsSource(Source):
             )
         return body
 
+    def reconciliation_accounts(self) -> list[Account]:
+        """Each configured account with its timezone and currency."""
+        out = []
+        for account in self.account_ids:
+            info = self._account(account)
+            out.append(Account(account, info.get("timezone_name") or "UTC", info.get("currency")))
+        return out
+
+    def reconciliation_totals(self, account: Account, since: date, until: date) -> list[DayTotal]:
+        """Account-level spend per day (`level=account`, `time_increment=1`), in the account's
+        timezone and currency; days without spend are left out, as Meta does."""
+        out = []
+        for first, last in date_windows(since, until, WINDOW_DAYS):
+            out += self._totals(account.id, "account", first, last)
+        return out
+
+    def campaign_totals(self, account: Account, day: date) -> list[DayTotal]:
+        """Spend per campaign on one day (`level=campaign`), for the reconciliation drill-down."""
+        return self._totals(account.id, "campaign", day, day)
+
+    def _totals(self, account: str, level: str, since: date, until: date) -> list[DayTotal]:
+        params = {
+            "level": level,
+            "time_increment": 1,
+            "time_range": json.dumps(
+                {"since": since.isoformat(), "until": until.isoformat()}, separators=_COMPACT
+            ),
+            "fields": "campaign_id,spend" if level == "campaign" else "spend",
+            "limit": self.settings.page_size,
+        }
+        pages = self._pages(account, f"/act_{account}/insights", params)
+        try:
+            return [
+                DayTotal(
+                    account,
+                    date.fromisoformat(str(row["date_start"])),
+                    "spend",
+                    _spend(row),
+                    str(row["campaign_id"]) if level == "campaign" else None,
+                )
+                for rows in pages
+                for row in rows
+            ]
+        except (KeyError, ValueError) as exc:
+            raise SourceContractError(
+                f"meta_ads: {level}-level insights of `act_{account}` have no valid "
+                f"`{exc.args[0] if isinstance(exc, KeyError) else 'date_start'}`: check "
+                "api_version in martlake.toml"
+            ) from None
+
     def extract(self, ctx: ExtractContext) -> Iterator[Batch]:
         self._new_fields_seen = set()
         for account in self.account_ids:
@@ -180,38 +237,87 @@ class MetaAdsSource(Source):
         if self._use_async(since, until):
             pages = self._async_pages(account, params, since, until)
         else:
-            pages = self._pages(account, f"/act_{account}/insights", params)
+            pages = self._bodies(account, f"/act_{account}/insights", params)
             if self.settings.async_reports == "auto":
                 pages = self._or_async(pages, account, params, since, until)
-        for rows in pages:
-            if rows:
-                yield Batch("insights", self._table(rows, account, info, tz, ctx))
+        yield from self.insight_batches(pages, account, info, tz, ctx)
         yield Batch("extract_windows", window_table("meta_ads", account, since, until, ctx.run_id))
+
+    def insight_batches(
+        self,
+        pages: Iterable[Page],
+        account: str,
+        info: dict[str, Any],
+        tz: str,
+        ctx: ExtractContext,
+    ) -> Iterator[Batch]:
+        """`insights` batches of pages: by the SQL path (`_sql.py`) a few MB of pages at a
+        time, by the Python path (`_table`) page by page where the SQL path misses."""
+        for group in batched(page.body for page in pages if page.rows):
+            try:
+                yield Batch("insights", self._sql_table(group, account, info, tz, ctx))
+            except FastPathMiss as miss:
+                logger.debug("meta_ads: SQL path missed (%s); Python path", miss)
+                for body in group:
+                    rows = decode_json(body)["data"]
+                    yield Batch("insights", self._table(rows, account, info, tz, ctx))
+
+    def _sql_table(
+        self,
+        bodies: list[bytes],
+        account: str,
+        info: dict[str, Any],
+        tz: str,
+        ctx: ExtractContext,
+    ) -> Any:
+        params = {
+            "account": account,
+            "name": info.get("name"),
+            "currency": info["currency"],
+            "timezone": tz,
+        }
+        keys, tables = PAGES.run(bodies, {"insights": QUERY}, params, {"rows": "$.data[*]"})
+        self._note_unknown(keys["rows"] - KNOWN_KEYS)
+        columns = {name: tables["insights"].column(name) for name in SCHEMAS["insights"].names}
+        return build_table(
+            "meta_ads", "insights", SCHEMAS["insights"], columns, ctx.run_id, datetime.now(UTC)
+        )
+
+    def _note_unknown(self, unknown: set[str]) -> None:
+        if unknown - self._new_fields_seen:
+            if not self._new_fields_seen:
+                logger.warning(
+                    "meta_ads: `insights` rows carry fields martlake does not read: %s; loading "
+                    "the known ones",
+                    ", ".join(f"`{f}`" for f in sorted(unknown)),
+                )
+            self._new_fields_seen |= unknown
 
     def _pages(
         self, account: str, url: str, params: dict[str, Any] | None
     ) -> Iterator[list[dict[str, Any]]]:
-        """Every page of an insights edge, following `paging.next`."""
+        """Every page of an insights edge as rows, following `paging.next`."""
+        for page in self._bodies(account, url, params):
+            yield decode_json(page.body)["data"]
+
+    def _bodies(self, account: str, url: str, params: dict[str, Any] | None) -> Iterator[Page]:
+        """Every page of an insights edge as its body, following `paging.next`."""
         next_url: str | None = url
         while next_url is not None:
-            body = self._http.get_json(next_url, params=params)
-            rows = body.get("data") if isinstance(body, dict) else None
-            if not isinstance(rows, list):
-                raise SourceContractError(
-                    f"meta_ads: insights for `act_{account}` have no `data` list: check api_version"
-                )
-            yield rows
-            next_url = (body.get("paging") or {}).get("next")
+            response = self._http.get(next_url, params=params)
+            page = insights_page(response.content, account, str(response.url))
+            yield page
+            next_url = page.next
             params = None
 
     def _or_async(
         self,
-        pages: Iterator[list[dict[str, Any]]],
+        pages: Iterator[Page],
         account: str,
         params: dict[str, Any],
         since: date,
         until: date,
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[Page]:
         """Sync pages, or the async report run's when Meta finds the window too large."""
         started = False
         try:
@@ -232,7 +338,7 @@ class MetaAdsSource(Source):
 
     def _async_pages(
         self, account: str, params: dict[str, Any], since: date, until: date
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[Page]:
         """Pages of an async report run, created again when Meta fails or skips it."""
         s = self.settings
         where = f"`act_{account}` {since}..{until}"
@@ -250,7 +356,7 @@ class MetaAdsSource(Source):
                 )
             status = self._await_run(str(run_id), where)
             if status == JOB_COMPLETED:
-                yield from self._pages(account, f"/{run_id}/insights", {"limit": s.page_size})
+                yield from self._bodies(account, f"/{run_id}/insights", {"limit": s.page_size})
                 return
             logger.warning(
                 "meta_ads: async report run %s of %s ended `%s`; creating it again (%d of %d)",
@@ -321,17 +427,59 @@ class MetaAdsSource(Source):
                 f"meta_ads: an `insights` row of `act_{account}` mistypes a field ({exc}): "
                 "check `api_version` in martlake.toml, or report it"
             ) from None
-        if unknown - self._new_fields_seen:
-            if not self._new_fields_seen:
-                logger.warning(
-                    "meta_ads: `insights` rows carry fields martlake does not read: %s; loading "
-                    "the known ones",
-                    ", ".join(f"`{f}`" for f in sorted(unknown)),
-                )
-            self._new_fields_seen |= unknown
+        self._note_unknown(unknown)
         return build_table(
             "meta_ads", "insights", SCHEMAS["insights"], cols, ctx.run_id, datetime.now(UTC)
         )
+
+
+class _Paging(msgspec.Struct):
+    next: str | None = None
+
+
+class _Body(msgspec.Struct):
+    data: list[msgspec.Raw]
+    paging: _Paging | None = None
+
+
+_PAGE = msgspec.json.Decoder(_Body)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One insights page as served: its body, its row count and the next page's URL."""
+
+    body: bytes
+    rows: int
+    next: str | None
+
+
+def insights_page(body: bytes, account: str, where: str) -> Page:
+    """Check a page has a `data` list (without building its rows) and find the next page.
+
+    Raises:
+        SourceContractError: The body is not JSON or has no `data` list.
+    """
+    try:
+        page = _PAGE.decode(body)
+        return Page(body, len(page.data), page.paging.next if page.paging else None)
+    except msgspec.DecodeError:
+        pass
+    try:
+        decoded = decode_json(body)
+    except ValueError:
+        raise SourceContractError(
+            f"meta_ads: `{redact(where)}` answered with a body that is not JSON: check the base "
+            "URL and API version"
+        ) from None
+    rows = decoded.get("data") if isinstance(decoded, dict) else None
+    if not isinstance(rows, list):
+        raise SourceContractError(
+            f"meta_ads: insights for `act_{account}` have no `data` list: check api_version"
+        )
+    paging = decoded.get("paging")
+    following = paging.get("next") if isinstance(paging, dict) else None
+    return Page(body, len(rows), following if isinstance(following, str) else None)
 
 
 def _columns(
@@ -367,6 +515,18 @@ def _columns(
         "actions_json": [_ENCODE(a) if (a := r.get("actions")) else None for r in rows],
         "attribution_setting": [r.get("attribution_setting") for r in rows],
     }
+
+
+def _spend(row: dict[str, Any]) -> Decimal:
+    value = row.get("spend", row.get("amount_spent"))
+    if value in _BLANK:
+        return Decimal(0)
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise SourceContractError(
+            f"meta_ads: insights `spend` is `{str(value)[:40]}`, not an amount: check api_version"
+        ) from None
 
 
 class _MistypedError(ValueError):

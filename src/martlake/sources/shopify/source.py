@@ -7,17 +7,18 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from time import sleep
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import msgspec
 
 from martlake.config import ShopifySettings, redact
 from martlake.errors import AuthError, MartlakeError, RateLimitError, SourceContractError
-from martlake.privacy import hash_email, hash_phone
+from martlake.sources._arrow_sql import FastPathMiss, batched
 from martlake.sources._http import (
     DEFAULT_BACKOFF,
     DEFAULT_MAX_ATTEMPTS,
@@ -25,9 +26,18 @@ from martlake.sources._http import (
     decode_json,
     retry_after_seconds,
 )
-from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
+from martlake.sources.base import (
+    Account,
+    Batch,
+    Cursor,
+    DayTotal,
+    ExtractContext,
+    Source,
+    build_table,
+)
 from martlake.sources.shopify._bulk import BulkReader, line_items_total
 from martlake.sources.shopify._schema import SCHEMAS
+from martlake.sources.shopify._sql import KEYS, PAGES, QUERIES
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +137,45 @@ class ShopifySource(Source):
             raise SourceContractError("shopify: shop.json has no `shop` object: check api_version")
         return shop
 
+    def reconciliation_accounts(self) -> list[Account]:
+        """The shop, with its timezone (order counts have no currency)."""
+        shop = self._shop()
+        return [Account(self.settings.shop, shop.get("iana_timezone") or "UTC")]
+
+    def reconciliation_totals(self, account: Account, since: date, until: date) -> list[DayTotal]:
+        """Orders created on each shop-local day from `since` to `until`, of any status
+        (`orders/count.json?status=any`): cancelled and test orders count, deleted ones not."""
+        zone = ZoneInfo(account.timezone)
+        out = []
+        day = since
+        while day <= until:
+            start = datetime.combine(day, time.min, zone)
+            # created_at_max is inclusive and Shopify stamps orders to the second.
+            end = datetime.combine(day + timedelta(days=1), time.min, zone) - timedelta(seconds=1)
+            params = {
+                "status": "any",
+                "created_at_min": start.isoformat(),
+                "created_at_max": end.isoformat(),
+            }
+            response = self._http.get(f"{self._api}/orders/count.json", params=params)
+            _pace(response)
+            try:
+                count = decode_json(response.content)["count"]
+            except (ValueError, KeyError, TypeError):
+                count = None
+            if not isinstance(count, int) or isinstance(count, bool):
+                raise SourceContractError(
+                    "shopify: orders/count.json answered without an integer `count`: check "
+                    "api_version in martlake.toml"
+                )
+            out.append(DayTotal(account.id, day, "orders", Decimal(count)))
+            day += timedelta(days=1)
+        return out
+
+    def campaign_totals(self, account: Account, day: date) -> list[DayTotal]:
+        """Orders have no campaigns to drill down to."""
+        return []
+
     def extract(self, ctx: ExtractContext) -> Iterator[Batch]:
         self._warned = set()
         shop = self._shop()
@@ -160,31 +209,66 @@ class ShopifySource(Source):
             params["updated_at_min"] = since.isoformat()
         if until is not None:
             params["updated_at_max"] = until.isoformat()
-        pages = 0
-        for orders in self._pages(f"{self._api}/orders.json", params, "orders"):
-            pages += 1
-            if orders:
-                yield from self._page_to_batches(orders, timezone, ctx)
-        logger.debug("shopify: %d pages since %s", pages, since)
+        bodies = (
+            orders_page(response.content, str(response.url))
+            for response in self._responses(f"{self._api}/orders.json", params)
+        )
+        yield from self.order_batches(bodies, timezone, ctx)
+
+    def order_batches(
+        self, bodies: Iterable[bytes], timezone: str, ctx: ExtractContext
+    ) -> Iterator[Batch]:
+        """Raw-table batches of REST orders pages (checked by `orders_page`): by the SQL path
+        (`_sql.py`) a few MB of pages at a time, by the Python path (`_page_to_batches`) page
+        by page where the SQL path misses."""
+        for group in batched(bodies):
+            try:
+                batches = self._sql_batches(group, timezone, ctx)
+            except FastPathMiss as miss:
+                logger.debug("shopify: SQL path missed (%s); Python path", miss)
+                for body in group:
+                    orders = decode_json(body)["orders"]
+                    if orders:
+                        yield from self._page_to_batches(orders, timezone, ctx)
+                continue
+            yield from batches
+
+    def _sql_batches(self, bodies: list[bytes], timezone: str, ctx: ExtractContext) -> list[Batch]:
+        params = {"shop": self.settings.shop, "timezone": timezone}
+        keys, tables = PAGES.run(bodies, QUERIES, params, KEYS, materialize=True)
+        for table in ("orders", "order_lines"):
+            self._warn_keys(table, keys[table])
+        hasher = ctx.hasher
+        orders = tables["orders"]
+        columns = {name: orders.column(name) for name in orders.column_names}
+        columns["email_hash"] = hasher.email_array(columns.pop("email"))
+        columns["phone_hash"] = hasher.phone_array(columns.pop("phone"))
+        results = {**tables, "orders": columns}
+        stamp = datetime.now(UTC)
+        out = []
+        for table in QUERIES:
+            data = results[table]
+            cols = data if isinstance(data, dict) else {n: data[n] for n in data.column_names}
+            if len(cols["id"]):
+                built = build_table("shopify", table, SCHEMAS[table], cols, ctx.run_id, stamp)
+                out.append(Batch(table, built))
+        return out
+
+    def _responses(
+        self, url: str | None, params: dict[str, Any] | None
+    ) -> Iterator[httpx.Response]:
+        while url is not None:
+            response = self._http.get(url, params=params)
+            _pace(response)
+            yield response
+            # The next link carries page_info and limit; Shopify refuses other filters beside it.
+            url, params = _next_page(response), None
 
     def _pages(
         self, url: str | None, params: dict[str, Any] | None, key: str
     ) -> Iterator[list[dict[str, Any]]]:
-        while url is not None:
-            response = self._http.get(url, params=params)
-            _pace(response)
-            try:
-                items = decode_json(response.content)[key]
-                if not isinstance(items, list):
-                    raise TypeError(key)
-            except (ValueError, KeyError, TypeError):
-                raise SourceContractError(
-                    f"shopify: `{redact(str(response.url))}` returned no `{key}` list: check "
-                    "api_version in martlake.toml"
-                ) from None
-            yield items
-            # The next link carries page_info and limit; Shopify refuses other filters beside it.
-            url, params = _next_page(response), None
+        for response in self._responses(url, params):
+            yield _items(response.content, str(response.url), key)
 
     def _bulk_orders(
         self, since: datetime | None, until: datetime | None, timezone: str, ctx: ExtractContext
@@ -197,14 +281,19 @@ class ShopifySource(Source):
             attempts=int(self._retry["attempts"]),
             backoff=self._retry["backoff"],
         )
-        for chunk in reader.orders(since, until, chunk=max(self.settings.page_size, 250) * 4):
-            for order in chunk:
-                order["total_line_items_price"] = line_items_total(order)
-            refunded = [o for o in chunk if o["refunds"]]
-            for start in range(0, len(refunded), REFETCH_BATCH):
-                part = refunded[start : start + REFETCH_BATCH]
-                self._attach_refunds(part)
-            yield from self._page_to_batches(chunk, timezone, ctx)
+
+        def bodies() -> Iterator[bytes]:
+            for chunk in reader.orders(since, until, chunk=max(self.settings.page_size, 250) * 4):
+                for order in chunk:
+                    order["total_line_items_price"] = line_items_total(order)
+                refunded = [o for o in chunk if o["refunds"]]
+                for start in range(0, len(refunded), REFETCH_BATCH):
+                    part = refunded[start : start + REFETCH_BATCH]
+                    self._attach_refunds(part)
+                # Orders in the REST shape, as a REST page: the same conversion paths.
+                yield _ENCODER.encode({"orders": chunk})
+
+        yield from self.order_batches(bodies(), timezone, ctx)
 
     def _attach_refunds(self, orders: list[dict[str, Any]]) -> None:
         by_id = {order["id"]: order for order in orders}
@@ -258,10 +347,13 @@ class ShopifySource(Source):
         return None
 
     def _warn_new(self, table: str, objects: Iterable[dict[str, Any]]) -> None:
+        if table not in self._warned:
+            self._warn_keys(table, {key for obj in objects for key in obj})
+
+    def _warn_keys(self, table: str, keys: set[str]) -> None:
         if table in self._warned:
             return
-        known = KNOWN_FIELDS[table]
-        new = sorted({key for obj in objects for key in obj} - known)
+        new = sorted(keys - KNOWN_FIELDS[table])
         if new:
             self._warned.add(table)
             logger.warning(
@@ -275,7 +367,7 @@ class ShopifySource(Source):
         self, orders: list[dict[str, Any]], timezone: str, ctx: ExtractContext
     ) -> Iterator[Batch]:
         shop = self.settings.shop
-        country = ctx.privacy.default_phone_country_code
+        hasher = ctx.hasher
         items = [item for order in orders for item in order.get("line_items") or []]
         for order in orders:
             _require(order, "orders")
@@ -313,9 +405,9 @@ class ShopifySource(Source):
                 o["total_price_presentment"].append(_presentment_total(order, presented, currency))
                 o["total_shipping"].append(_shipping(order))
                 o["customer_id"].append(_int(customer.get("id"), "orders", "customer.id"))
-                o["email_hash"].append(hash_email(order.get("email") or customer.get("email")))
+                o["email_hash"].append(hasher.email(order.get("email") or customer.get("email")))
                 phone = order.get("phone") or customer.get("phone")
-                o["phone_hash"].append(hash_phone(phone, country))
+                o["phone_hash"].append(hasher.phone(phone))
                 codes = [d.get("code") for d in order.get("discount_codes") or [] if d.get("code")]
                 o["discount_codes"].append(",".join(codes) or None)
                 o["landing_site"].append(order.get("landing_site"))
@@ -381,6 +473,40 @@ class ShopifySource(Source):
                 yield Batch(
                     table, build_table("shopify", table, SCHEMAS[table], cols, ctx.run_id, stamp)
                 )
+
+
+class _OrdersBody(msgspec.Struct):
+    orders: list[msgspec.Raw]
+
+
+_ORDERS_BODY = msgspec.json.Decoder(_OrdersBody)
+_ENCODER = msgspec.json.Encoder()
+
+
+def orders_page(body: bytes, where: str) -> bytes:
+    """`body` once it is checked to hold an `orders` list (its orders are not built).
+
+    Raises:
+        SourceContractError: It does not.
+    """
+    try:
+        _ORDERS_BODY.decode(body)
+    except msgspec.DecodeError:
+        _items(body, where, "orders")
+    return body
+
+
+def _items(body: bytes, where: str, key: str) -> list[dict[str, Any]]:
+    try:
+        items = decode_json(body)[key]
+        if not isinstance(items, list):
+            raise TypeError(key)
+    except (ValueError, KeyError, TypeError):
+        raise SourceContractError(
+            f"shopify: `{redact(where)}` returned no `{key}` list: check api_version in "
+            "martlake.toml"
+        ) from None
+    return items
 
 
 def _require(obj: dict[str, Any], table: str) -> None:

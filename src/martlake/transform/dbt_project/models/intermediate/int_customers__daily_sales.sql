@@ -1,18 +1,32 @@
 -- What each customer bought and returned per shop-local day: orders and their sales after
 -- discounts on the order date, refund subtotals on the refund date. Orders without a customer
--- key (neither customer id nor email) belong to no customer and are left out.
+-- key (neither customer id nor email) belong to no customer and are left out. Incremental: the
+-- customers of every version of the orders loaded since the previous build
+-- (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='customer_key',
+    rebuild_keys='shopify_customers_loaded',
+    on_schema_change='sync_all_columns',
+) }}
+
 with orders as (
     select
         order_id,
         order_date,
         currency_code,
         gross_sales - discounts as sales,
-        {{ customer_key('customer_id', 'email_hash') }} as customer_key
+        {{ customer_key('customer_id', 'email_hash') }} as customer_key,
+        _ingested_at
     from {{ ref('shopify_unified') }}
+    where {{ only_rebuilt(customer_key('customer_id', 'email_hash'), 'shopify_customers_loaded') }}
 ),
 
 events as (
-    select customer_key, order_date as date, currency_code, 1 as orders, sales, 0 as returns
+    select
+        customer_key, order_date as date, currency_code, 1 as orders, sales, 0 as returns,
+        _ingested_at
     from orders
     where customer_key is not null
 
@@ -24,7 +38,8 @@ events as (
         orders.currency_code,
         0 as orders,
         0 as sales,
-        coalesce(refunds.subtotal, 0) as returns
+        coalesce(refunds.subtotal, 0) as returns,
+        refunds._ingested_at
     from {{ ref('stg_shopify__refund_lines') }} as refunds
     inner join orders
         on refunds.order_id = orders.order_id
@@ -38,6 +53,7 @@ select
     {{ money('sum(sales)') }} as sales,
     {{ money('sum(returns)') }} as returns,
     {{ money('sum(sales) - sum(returns)') }} as net_sales,
-    max(currency_code) as currency_code
+    max(currency_code) as currency_code,
+    max(_ingested_at) as _ingested_at
 from events
 group by customer_key, date

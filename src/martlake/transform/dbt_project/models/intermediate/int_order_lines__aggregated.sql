@@ -1,8 +1,19 @@
+-- Incremental by order (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='order_id',
+    rebuild_keys='shopify_orders_loaded',
+    on_schema_change='sync_all_columns',
+) }}
+
 select
     order_id,
     {{ money('sum(gross_sales)') }} as gross_sales,
     {{ money('sum(coalesce(discount, 0))') }} as discounts,
     cast(sum(quantity) as bigint) as units,
-    count(*) as line_count
+    count(*) as line_count,
+    max(_ingested_at) as _ingested_at
 from {{ ref('stg_shopify__order_lines') }}
+where {{ only_rebuilt('order_id', 'shopify_orders_loaded') }}
 group by order_id

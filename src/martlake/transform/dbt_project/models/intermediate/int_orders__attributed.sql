@@ -2,6 +2,16 @@
 -- a configured discount code, then the UTM parameters of the landing URL, then a click id,
 -- then the referring site, else direct. (A post-purchase survey would come first; none is
 -- connected yet.) Campaign ids from the URL are matched against the platform's campaigns.
+-- Incremental: the orders loaded since the previous build, every order when the campaigns or
+-- the attribution settings changed (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='order_id',
+    rebuild_keys='attributed_orders_to_rebuild',
+    on_schema_change='sync_all_columns',
+) }}
+
 with orders as (
     select
         order_id,
@@ -15,9 +25,11 @@ with orders as (
         gbraid,
         wbraid,
         ttclid,
-        referring_site
+        referring_site,
+        _ingested_at
     from {{ ref('stg_shopify__orders') }}
     where not is_test
+        and {{ only_rebuilt('order_id', 'attributed_orders_to_rebuild') }}
 ),
 
 campaigns as (
@@ -124,7 +136,8 @@ leveled as (
         url_campaign.utm_channel,
         url_campaign.click_platform,
         url_campaign.url_platform,
-        url_campaign.url_campaign_id
+        url_campaign.url_campaign_id,
+        url_campaign._ingested_at
     from url_campaign
     left join code_matches
         on url_campaign.order_id = code_matches.order_id
@@ -148,7 +161,8 @@ attributed as (
                     case when url_platform = code_channel then url_campaign_id end
                 )
             when attribution_method in ('utm', 'click_id') then url_campaign_id
-        end as campaign_id
+        end as campaign_id,
+        _ingested_at
     from leveled
 )
 
@@ -160,7 +174,9 @@ select
     end as platform,
     attributed.campaign_id,
     campaigns.campaign_name,
-    attributed.attribution_method
+    attributed.attribution_method,
+    attributed._ingested_at,
+    {{ attribution_fingerprint() }} as _attribution_fingerprint
 from attributed
 left join campaigns
     on attributed.channel = campaigns.platform

@@ -1,11 +1,30 @@
 -- Non-test orders numbered per customer (by created_at, then id). An order without customer id
--- or email hash cannot be matched to earlier ones and counts as a first order.
+-- or email hash cannot be matched to earlier ones and counts as a first order. Incremental: the
+-- orders loaded since the previous build and every order of their customers, old and new
+-- (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='order_id',
+    rebuild_keys='sequenced_orders_to_rebuild',
+    on_schema_change='sync_all_columns',
+) }}
+
 with orders as (
     select
         *,
         {{ customer_key('customer_id', 'email_hash') }} as customer_key
     from {{ ref('stg_shopify__orders') }}
     where not is_test
+),
+
+rebuilt as (
+    select *
+    from orders
+    {% if is_incremental() -%}
+    where order_id in ({{ shopify_orders_loaded() }})
+        or customer_key in ({{ shopify_customers_loaded() }})
+    {%- endif %}
 )
 
 select
@@ -14,5 +33,6 @@ select
     case
         when customer_key is null then 1
         else row_number() over (partition by customer_key order by created_at, order_id)
-    end as customer_order_number
-from orders
+    end as customer_order_number,
+    _ingested_at
+from rebuilt

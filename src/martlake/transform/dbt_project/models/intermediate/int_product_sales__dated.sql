@@ -1,8 +1,18 @@
 -- Every sale and every return of a product variant, dated: order lines on the order's date,
 -- refund lines on the refund's date (both in the shop's timezone). Test orders are left out.
+-- Incremental by order (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='order_id',
+    rebuild_keys='shopify_orders_loaded',
+    on_schema_change='sync_all_columns',
+) }}
+
 with orders as (
     select order_id, order_date, created_at, currency_code
     from {{ ref('shopify_unified') }}
+    where {{ only_rebuilt('order_id', 'shopify_orders_loaded') }}
 ),
 
 lines as (
@@ -19,7 +29,8 @@ lines as (
         coalesce(lines.discount, 0) as discount,
         orders.order_date,
         orders.created_at,
-        orders.currency_code
+        orders.currency_code,
+        lines._ingested_at
     from {{ ref('stg_shopify__order_lines') }} as lines
     inner join orders
         on lines.order_id = orders.order_id
@@ -41,7 +52,8 @@ select
     {{ money('discount') }} as discounts,
     cast(0 as bigint) as returned_units,
     {{ money(0) }} as returns,
-    currency_code
+    currency_code,
+    _ingested_at
 from lines
 
 union all
@@ -62,7 +74,8 @@ select
     {{ money(0) }} as discounts,
     cast(coalesce(refunds.quantity, 0) as bigint) as returned_units,
     {{ money('coalesce(refunds.subtotal, 0)') }} as returns,
-    orders.currency_code
+    orders.currency_code,
+    refunds._ingested_at
 from {{ ref('stg_shopify__refund_lines') }} as refunds
 inner join orders
     on refunds.order_id = orders.order_id

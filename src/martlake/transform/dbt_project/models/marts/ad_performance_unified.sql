@@ -49,10 +49,8 @@ google_ad_rows as (
         ads.ad_id,
         ads.ad_name,
         campaigns.currency_code,
-        round_even(cast(ads.running_micros as decimal(38, 0)) * 0.000001, 2)
-        - round_even(
-            cast(ads.running_micros - ads.cost_micros as decimal(38, 0)) * 0.000001, 2
-        ) as spend,
+        {{ micros_to_money('ads.running_micros') }}
+        - {{ micros_to_money('ads.running_micros - ads.cost_micros') }} as spend,
         ads.impressions,
         ads.clicks,
         ads.conversions,
@@ -70,7 +68,7 @@ google_ad_rows as (
         on ads.date = campaigns.date
         and ads.account_id = campaigns.account_id
         and ads.campaign_id = campaigns.campaign_id
-    where round_even(cast(ads.campaign_micros as decimal(38, 0)) * 0.000001, 2) = campaigns.spend
+    where {{ micros_to_money('ads.campaign_micros') }} = campaigns.spend
         and ads.campaign_impressions = campaigns.impressions
         and ads.campaign_clicks = campaigns.clicks
         and abs(ads.campaign_conversions - campaigns.conversions) <= 1e-6

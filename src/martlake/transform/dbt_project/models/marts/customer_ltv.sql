@@ -1,7 +1,20 @@
 -- One row per customer (customer id, else email hash): first order, lifetime sales and the net
--- sales of the first 30/60/90/180/365 days, NULL until that horizon has elapsed.
+-- sales of the first 30/60/90/180/365 days, NULL until that horizon has elapsed. Incremental:
+-- the customers of the orders loaded since the previous build, those whose horizon elapsed
+-- since, and those whose first order is attributed to another channel now
+-- (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='customer_key',
+    rebuild_keys='customer_ltv_to_rebuild',
+    on_schema_change='sync_all_columns',
+) }}
+
 with daily as (
-    select * from {{ ref('int_customers__daily_sales') }}
+    select *
+    from {{ ref('int_customers__daily_sales') }}
+    where {{ only_rebuilt('customer_key', 'customer_ltv_to_rebuild') }}
 ),
 
 firsts as (
@@ -16,6 +29,7 @@ firsts as (
         on sequenced.order_id = unified.order_id
     where sequenced.customer_key is not null
         and sequenced.customer_order_number = 1
+        and {{ only_rebuilt('sequenced.customer_key', 'customer_ltv_to_rebuild') }}
 ),
 
 as_of as (
@@ -35,7 +49,8 @@ lifetime as (
             where daily.date < firsts.first_order_date + {{ days }}
         ) as net_sales_{{ days }}d,
         {%- endfor %}
-        max(daily.currency_code) as currency_code
+        max(daily.currency_code) as currency_code,
+        max(daily._ingested_at) as _ingested_at
     from daily
     inner join firsts
         on daily.customer_key = firsts.customer_key
@@ -60,7 +75,8 @@ select
             then {{ money('coalesce(lifetime.net_sales_' ~ days ~ 'd, 0)') }}
     end as ltv_{{ days }}d,
     {%- endfor %}
-    lifetime.currency_code
+    lifetime.currency_code,
+    lifetime._ingested_at
 from firsts
 inner join lifetime
     on firsts.customer_key = lifetime.customer_key

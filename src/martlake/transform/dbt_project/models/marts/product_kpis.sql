@@ -5,30 +5,55 @@ with movements as (
 ),
 
 names as (
-    select product_id, product_title
+    select product_id, arg_max(product_title, {{ latest_sale_order() }}) as product_title
     from movements
     where movement = 'sale'
-    qualify row_number() over (
-        partition by product_id order by observed_at desc, order_line_id desc
-    ) = 1
+    group by product_id
 ),
 
-totals as (
+-- Per product and order first: distinct orders counted without a distinct aggregate.
+order_totals as (
     select
         product_id,
-        count(distinct variant_id) filter (where movement = 'sale') as variants_sold,
-        cast(sum(units) as bigint) as units,
-        cast(sum(returned_units) as bigint) as returned_units,
+        order_id,
+        bool_or(movement = 'sale') as sold,
+        bool_or(movement = 'return') as refunded,
+        sum(units) as units,
+        sum(returned_units) as returned_units,
         sum(gross_sales) as gross_sales,
         sum(discounts) as discounts,
         sum(returns) as returns,
-        count(distinct order_id) filter (where movement = 'sale') as orders,
-        count(distinct order_id) filter (where movement = 'return') as refunded_orders,
         min(date) filter (where movement = 'sale') as first_sold_date,
         max(date) filter (where movement = 'sale') as last_sold_date,
         max(currency_code) as currency_code
     from movements
+    group by product_id, order_id
+),
+
+variants as (
+    select product_id, count(variant_id) as variants_sold
+    from (select distinct product_id, variant_id from movements where movement = 'sale')
     group by product_id
+),
+
+totals as (
+    select
+        order_totals.product_id,
+        coalesce(any_value(variants.variants_sold), 0) as variants_sold,
+        cast(sum(order_totals.units) as bigint) as units,
+        cast(sum(order_totals.returned_units) as bigint) as returned_units,
+        sum(order_totals.gross_sales) as gross_sales,
+        sum(order_totals.discounts) as discounts,
+        sum(order_totals.returns) as returns,
+        count(order_totals.order_id) filter (where order_totals.sold) as orders,
+        count(order_totals.order_id) filter (where order_totals.refunded) as refunded_orders,
+        min(order_totals.first_sold_date) as first_sold_date,
+        max(order_totals.last_sold_date) as last_sold_date,
+        max(order_totals.currency_code) as currency_code
+    from order_totals
+    left join variants
+        on order_totals.product_id is not distinct from variants.product_id
+    group by order_totals.product_id
 )
 
 select

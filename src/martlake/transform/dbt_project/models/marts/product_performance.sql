@@ -9,12 +9,15 @@ with movements as (
 ),
 
 names as (
-    select product_id, variant_id, product_title, variant_title, sku
+    select
+        product_id,
+        variant_id,
+        arg_max(product_title, {{ latest_sale_order() }}) as product_title,
+        arg_max(variant_title, {{ latest_sale_order() }}) as variant_title,
+        arg_max(sku, {{ latest_sale_order() }}) as sku
     from movements
     where movement = 'sale'
-    qualify row_number() over (
-        partition by product_id, variant_id order by observed_at desc, order_line_id desc
-    ) = 1
+    group by product_id, variant_id
 ),
 
 monthly as (

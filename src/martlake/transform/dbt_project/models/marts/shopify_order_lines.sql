@@ -1,8 +1,18 @@
 -- One row per line item of a non-test order, on the order's date, with the line's share of the
--- order's discount and the items refunded from it (whatever the refund date).
+-- order's discount and the items refunded from it (whatever the refund date). Incremental by
+-- order (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='order_id',
+    rebuild_keys='order_lines_to_rebuild',
+    on_schema_change='sync_all_columns',
+) }}
+
 with orders as (
     select order_id, order_date, created_at, currency_code, channel, platform, campaign_id
     from {{ ref('shopify_unified') }}
+    where {{ only_rebuilt('order_id', 'order_lines_to_rebuild') }}
 ),
 
 returned as (
@@ -11,6 +21,7 @@ returned as (
         sum(quantity) as returned_quantity,
         sum(subtotal) as returns
     from {{ ref('stg_shopify__refund_lines') }}
+    where {{ only_rebuilt('order_id', 'order_lines_to_rebuild') }}
     group by order_line_id
 )
 
@@ -36,7 +47,8 @@ select
     orders.currency_code,
     orders.channel,
     orders.platform,
-    orders.campaign_id
+    orders.campaign_id,
+    lines._ingested_at
 from {{ ref('stg_shopify__order_lines') }} as lines
 inner join orders
     on lines.order_id = orders.order_id

@@ -1,4 +1,13 @@
 -- One row per refund line of a non-test order, on the refund's date in the shop's timezone.
+-- Incremental by order (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='order_id',
+    rebuild_keys='refund_lines_to_rebuild',
+    on_schema_change='sync_all_columns',
+) }}
+
 select
     refunds.refund_line_id,
     refunds.refund_id,
@@ -16,9 +25,11 @@ select
     {{ money('refunds.subtotal') }} as subtotal,
     {{ money('coalesce(refunds.total_tax, 0)') }} as total_tax,
     orders.currency_code,
-    orders.channel
+    orders.channel,
+    refunds._ingested_at
 from {{ ref('stg_shopify__refund_lines') }} as refunds
 inner join {{ ref('shopify_unified') }} as orders
     on refunds.order_id = orders.order_id
 left join {{ ref('stg_shopify__order_lines') }} as lines
     on refunds.order_line_id = lines.order_line_id
+where {{ only_rebuilt('refunds.order_id', 'refund_lines_to_rebuild') }}

@@ -1,7 +1,18 @@
+-- One row per non-test order. Incremental: the orders loaded since the previous build, the
+-- other orders of their customers, and orders attributed differently (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='order_id',
+    rebuild_keys='unified_orders_to_rebuild',
+    on_schema_change='sync_all_columns',
+) }}
+
 with orders as (
     select *
     from {{ ref('stg_shopify__orders') }}
     where not is_test
+        and {{ only_rebuilt('order_id', 'unified_orders_to_rebuild') }}
 ),
 
 joined as (
@@ -71,5 +82,6 @@ select
     case when platform = 'meta' then campaign_id end as meta_campaign_id,
     financial_status,
     cancelled_at,
-    shipping_country_code
+    shipping_country_code,
+    _ingested_at
 from joined

@@ -28,7 +28,7 @@ select
     ad_type,
     ad_status,
     coalesce(cost_micros, 0) as cost_micros,
-    cast(cast(coalesce(cost_micros, 0) as decimal(18, 0)) * 0.000001 as decimal(18, 6)) as spend,
+    {{ micros_to_money('coalesce(cost_micros, 0)', 6) }} as spend,
     coalesce(impressions, 0) as impressions,
     coalesce(clicks, 0) as clicks,
     coalesce(conversions, 0) as conversions,

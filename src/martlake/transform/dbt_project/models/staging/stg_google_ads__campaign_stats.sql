@@ -1,6 +1,7 @@
 -- Per (account, day), the rows of the latest extraction that covered the day (see the
 -- `authoritative_rows` macro): restated numbers win, and campaigns or whole days the platform no
--- longer reports drop out; then one row per campaign and day.
+-- longer reports drop out; then one row per campaign and day. Raw cost is in micros, rounded
+-- to the cent here, once per campaign-day; rows loaded before raw kept micros have `cost` only.
 with source as (
     {{ source_or_empty('raw_google_ads', 'campaign_stats') }}
 ),
@@ -23,7 +24,8 @@ select
     campaign_name,
     campaign_status,
     channel_type,
-    {{ money('coalesce(cost, 0)') }} as spend,
+    coalesce(kept.cost_micros, cast(kept.cost * 1000000 as bigint), 0) as cost_micros,
+    coalesce({{ micros_to_money('kept.cost_micros') }}, {{ money('kept.cost') }}, 0) as spend,
     coalesce(impressions, 0) as impressions,
     coalesce(clicks, 0) as clicks,
     coalesce(conversions, 0) as conversions,

@@ -1,11 +1,23 @@
 -- Lines of the extraction the kept order row came from, so an edited order never mixes versions.
+-- Incremental by order (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='order_id',
+    rebuild_keys='shopify_orders_loaded',
+    on_schema_change='sync_all_columns',
+) }}
+
 with source as (
-    {{ source_or_empty('raw_shopify', 'order_lines') }}
+    select *
+    from ({{ source_or_empty('raw_shopify', 'order_lines') }}) as raw_lines
+    where {{ only_rebuilt('order_id', 'shopify_orders_loaded') }}
 ),
 
 orders as (
     select order_id, _ingested_at
     from {{ ref('stg_shopify__orders') }}
+    where {{ only_rebuilt('order_id', 'shopify_orders_loaded') }}
 )
 
 select

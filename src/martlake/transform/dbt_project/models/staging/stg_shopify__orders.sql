@@ -1,7 +1,18 @@
 -- Deleted orders (a `destroy` event in raw deleted_orders) are left out, and with them their
--- lines and refunds, which join on the kept order row.
+-- lines and refunds, which join on the kept order row. Incremental: rebuilds the orders loaded
+-- since the previous build (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='order_id',
+    rebuild_keys='shopify_orders_loaded',
+    on_schema_change='sync_all_columns',
+) }}
+
 with source as (
-    {{ source_or_empty('raw_shopify', 'orders') }}
+    select *
+    from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
+    where {{ only_rebuilt('id', 'shopify_orders_loaded') }}
 ),
 
 deleted as (

@@ -1,12 +1,24 @@
 -- Refund transactions of the kept order extraction, dated in the shop's timezone. `amount` is
 -- in `currency`, the currency the customer paid in (the order's presentment currency).
+-- Incremental by order (macros/incremental.sql).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='order_id',
+    rebuild_keys='shopify_orders_loaded',
+    on_schema_change='sync_all_columns',
+) }}
+
 with source as (
-    {{ source_or_empty('raw_shopify', 'refund_transactions') }}
+    select *
+    from ({{ source_or_empty('raw_shopify', 'refund_transactions') }}) as raw_transactions
+    where {{ only_rebuilt('order_id', 'shopify_orders_loaded') }}
 ),
 
 orders as (
     select order_id, shop_timezone, _ingested_at
     from {{ ref('stg_shopify__orders') }}
+    where {{ only_rebuilt('order_id', 'shopify_orders_loaded') }}
 )
 
 select

@@ -1,0 +1,197 @@
+{#-
+  Incremental builds of the Shopify order models.
+
+  Raw is append-only and each order version arrives with its lines and refunds under one
+  `_ingested_at`. An incremental model holds `_ingested_at` (the newest raw load behind each
+  row), so `max(_ingested_at)` of the model is what its previous build had seen. A build
+  rebuilds, from every raw row they have, the keys its `rebuild_keys` macro names: the orders
+  loaded or deleted since then, and whatever else they reach (the other orders of their
+  customers, a change of the campaigns attribution matches against). The `rebuild_keys`
+  strategy first deletes every row of those keys, then inserts the rebuilt rows, so a deleted
+  order, or a line no longer in its order, disappears too. `--full-refresh` rebuilds all.
+-#}
+{% macro get_incremental_rebuild_keys_sql(arg_dict) -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set keys = context[config.require('rebuild_keys')]() -%}
+    delete from {{ arg_dict['target_relation'] }}
+    where {{ arg_dict['unique_key'] }} in (select * from ({{ keys }}) as rebuilt_keys)
+        or {{ arg_dict['unique_key'] }} is null;
+    insert into {{ arg_dict['target_relation'] }} ({{ columns }})
+    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{#-
+  The newest raw load the incremental model has processed: NULL while it is empty or when it
+  was built before it had `_ingested_at` (then everything is rebuilt, and the column added).
+-#}
+{% macro built_through() -%}
+    {%- if has_column(this, '_ingested_at') -%}
+        (select max(built._ingested_at) from {{ this }} as built)
+    {%- else -%}
+        cast(null as timestamptz)
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro has_column(relation, name) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') -%}
+    {{ return(name in (columns | map('lower') | list)) }}
+{%- endmacro %}
+
+{#- Orders with a raw version or deletion loaded after the model's previous build. -#}
+{% macro shopify_orders_loaded() -%}
+    select id as order_id
+    from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
+    where coalesce(_ingested_at > {{ built_through() }}, true)
+    union
+    select order_id
+    from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
+    where coalesce(_ingested_at > {{ built_through() }}, true)
+{%- endmacro %}
+
+{#-
+  The customers of every version of the orders loaded since the previous build: the customers
+  an order joined or left, whose other orders are renumbered.
+-#}
+{% macro shopify_customers_loaded() -%}
+    select distinct {{ customer_key('customer_id', 'email_hash') }} as customer_key
+    from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
+    where id in ({{ shopify_orders_loaded() }})
+        and {{ customer_key('customer_id', 'email_hash') }} is not null
+{%- endmacro %}
+
+{#- Orders loaded since the previous build, and those of their customers the model holds. -#}
+{% macro shopify_customer_orders_loaded() -%}
+    {{ shopify_orders_loaded() }}
+    union
+    select order_id
+    from {{ this }}
+    where {{ customer_key('customer_id', 'email_hash') }} in ({{ shopify_customers_loaded() }})
+{%- endmacro %}
+
+{#-
+  What attribution matches orders against besides the orders themselves: the campaigns (ids,
+  names, whether a name is unique) and the configured spellings and discount-code rules.
+  When it changes, every order is attributed again.
+-#}
+{% macro attribution_fingerprint() -%}
+    (
+        select md5(
+            coalesce(string_agg(
+                concat_ws('|', platform, campaign_id, campaign_name, campaign_name_is_unique),
+                ',' order by platform, campaign_id
+            ), '')
+            || '{{ tojson(var('attribution_channels', {}) or {}) | replace("'", "''") }}'
+            || '{{ tojson(var('attribution_discount_codes', []) or []) | replace("'", "''") }}'
+        )
+        from {{ ref('int_ad_campaigns') }}
+    )
+{%- endmacro %}
+
+{#- Rebuild keys of int_orders__attributed. -#}
+{% macro attributed_orders_to_rebuild() -%}
+    {{ shopify_orders_loaded() }}
+    union
+    select order_id
+    from {{ this }}
+    {% if has_column(this, '_attribution_fingerprint') -%}
+    where _attribution_fingerprint is distinct from {{ attribution_fingerprint() }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- Rebuild keys of int_orders__sequenced. -#}
+{% macro sequenced_orders_to_rebuild() -%}
+    {{ shopify_orders_loaded() }}
+    union
+    select order_id
+    from {{ this }}
+    where customer_key in ({{ shopify_customers_loaded() }})
+{%- endmacro %}
+
+{#-
+  Rebuild keys of shopify_unified: orders loaded since its previous build, the other orders of
+  their customers (renumbered), and orders attributed differently now.
+-#}
+{% macro unified_orders_to_rebuild() -%}
+    {{ shopify_customer_orders_loaded() }}
+    union
+    select unified.order_id
+    from {{ this }} as unified
+    inner join {{ ref('int_orders__attributed') }} as attributed
+        on unified.order_id = attributed.order_id
+    where (
+        unified.channel, unified.platform, unified.campaign_id, unified.campaign_name,
+        unified.attribution_method
+    ) is distinct from (
+        attributed.channel, attributed.platform, attributed.campaign_id,
+        attributed.campaign_name, attributed.attribution_method
+    )
+{%- endmacro %}
+
+{#-
+  Rebuild keys of a model of order lines or refund lines that copies order columns from
+  shopify_unified: orders loaded since its previous build and orders whose copied columns
+  changed in shopify_unified (attributed again).
+-#}
+{% macro order_copies_to_rebuild(columns) -%}
+    {{ shopify_orders_loaded() }}
+    union
+    select copies.order_id
+    from {{ this }} as copies
+    inner join {{ ref('shopify_unified') }} as unified
+        on copies.order_id = unified.order_id
+    where (
+        {%- for column in columns %}copies.{{ column }}{{ ", " if not loop.last }}{% endfor -%}
+    ) is distinct from (
+        {%- for column in columns %}unified.{{ column }}{{ ", " if not loop.last }}{% endfor -%}
+    )
+{%- endmacro %}
+
+{% macro order_lines_to_rebuild() -%}
+    {{ order_copies_to_rebuild(['channel', 'platform', 'campaign_id']) }}
+{%- endmacro %}
+
+{% macro refund_lines_to_rebuild() -%}
+    {{ order_copies_to_rebuild(['channel']) }}
+{%- endmacro %}
+
+{#-
+  Rebuild keys of customer_ltv: the customers of the orders loaded since its previous build,
+  those with a horizon that elapsed since (the as-of date moved), and those whose first order
+  is attributed to another channel now.
+-#}
+{% macro customer_ltv_to_rebuild() -%}
+    {{ shopify_customers_loaded() }}
+    union
+    select customer_key
+    from {{ this }}
+    where
+        {%- for days in ltv_horizons() %}
+        (ltv_{{ days }}d is not null) <> (first_order_date + {{ days }} <= {{ ltv_as_of_date() }})
+        {{- " or" if not loop.last }}
+        {%- endfor %}
+    union
+    select ltv.customer_key
+    from {{ this }} as ltv
+    inner join {{ ref('shopify_unified') }} as unified
+        on ltv.first_order_id = unified.order_id
+    where ltv.first_order_channel is distinct from unified.channel
+{%- endmacro %}
+
+{#-
+  `where` clause of an incremental model's rows: only the keys `macro` names on an incremental
+  build, every row on a full one.
+-#}
+{#-
+  Rows of the keys to rebuild, and rows without a key: those are rebuilt every time (and
+  deleted first, above), as a full refresh would hold them, so a not_null test still sees them.
+-#}
+{% macro only_rebuilt(column, macro) -%}
+    {%- if is_incremental() -%}
+        ({{ column }} in ({{ context[macro]() }}) or {{ column }} is null)
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
