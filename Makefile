@@ -25,11 +25,11 @@ demo: $(STAMP) ## Create ./demo from the sandbox example (once) and run the whol
 	cd demo && ../$(BIN)/martlake run
 
 test: $(STAMP) ## Run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/python -m pytest -n 3 --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 test-fast: $(STAMP) ## Run the suite without the slow tests (quick feedback while coding)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 3 --dist loadfile -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff lint + format check, mypy strict
 	$(BIN)/ruff check src tests

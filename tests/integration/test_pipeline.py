@@ -28,11 +28,9 @@ PLATFORMS = {"meta": "facebook_unified", "google": "google_ads_unified", "tiktok
 
 
 def marts_snapshot(wh: DuckDBWarehouse) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of the marts, without `_ingested_at`: it names the load, not the data."""
-    return {
-        m: wh.query(f"select columns(lambda c: c <> '_ingested_at') from marts.{m} order by all")
-        for m in MARTS
-    }
+    """Every row of the marts, without `_` columns (`_ingested_at`...): they name loads."""
+    select = "select columns(lambda c: not starts_with(c, '_')) from marts.{} order by all"
+    return {m: wh.query(select.format(m)) for m in MARTS}
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
-"""The Shopify order models built incrementally equal a full refresh, table by table (EXCEPT ALL
-both ways), after each kind of change a daily run meets: late orders and a late refund of a
+"""The Shopify order models, and the marts built incrementally by day or month from them, equal
+a full refresh, table by table (EXCEPT ALL both ways), after each kind of change a daily run
+meets: late orders and a late refund of a
 two-month-old order; an edited order (lines, customer, landing page) and a deleted order; a
 backfill of earlier orders; a renamed campaign (attribution matches orders against names).
 
@@ -36,6 +37,11 @@ MODELS = [
     "+int_product_sales__dated",
     "+stg_shopify__refund_transactions",
     "+customer_ltv",
+    "+shopify_daily_metrics",
+    "+product_kpis",
+    "+product_performance",
+    "+sales_by_geography",
+    "+int_customers__monthly",
 ]
 INCREMENTAL = (
     "stg_shopify__orders",
@@ -52,6 +58,18 @@ INCREMENTAL = (
     "shopify_refund_lines",
     "int_customers__daily_sales",
     "customer_ltv",
+    "int_product_sales__by_order",
+    "shopify_daily_metrics",
+    "product_performance",
+    "sales_by_geography",
+    "int_customers__monthly",
+)
+PER_CUSTOMER = ("int_customers__daily_sales", "customer_ltv")
+DATED = (
+    "shopify_daily_metrics",
+    "product_performance",
+    "sales_by_geography",
+    "int_customers__monthly",
 )
 STAGES = ("late", "edited_and_deleted", "backfill", "campaign")
 
@@ -218,7 +236,7 @@ def test_a_deleted_order_leaves_every_order_model(stages: Stages) -> None:
         " where column_name = 'order_id' and table_schema in ('staging', 'intermediate', 'marts')",
     )
     tables = [row[0] for row in keyed if row[0].split(".")[1] in INCREMENTAL]
-    assert len(tables) == len(INCREMENTAL) - 2  # all but the two per-customer models
+    assert len(tables) == len(INCREMENTAL) - len(PER_CUSTOMER) - len(DATED)
     for table in tables:
         rows = query(stages.database, f"select count(*) from {table} where order_id = 1006")
         assert rows == [(0,)], table
@@ -248,7 +266,7 @@ def test_tables_built_before_they_were_incremental_are_rebuilt_whole(
     with duckdb.connect(str(copy)) as con:
         for table in tables:
             columns = {row[0] for row in con.execute(f"describe {table}").fetchall()}
-            for column in ("_ingested_at", "_attribution_fingerprint"):
+            for column in ("_ingested_at", "_attribution_fingerprint", "_ingested_through"):
                 if column in columns and not table.startswith("staging."):
                     con.execute(f"alter table {table} drop column {column}")
     build(copy, tmp_path / "dbt")

@@ -20,7 +20,7 @@ from tests.sandbox_project import cli, make_sandbox_project, project
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("user_models_docs")]
 USER_MODELS = Path(__file__).parents[2] / "fixtures" / "user_models"
-SHIPPED_LAST_COLUMN = "(select max(currency_code) from orders) as currency_code"
+SHIPPED_LAST_COLUMN = "(select max(currency_code) from all_orders) as currency_code"
 
 
 @dataclass

@@ -12,12 +12,32 @@
 -#}
 {% macro get_incremental_rebuild_keys_sql(arg_dict) -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
-    {%- set keys = context[config.require('rebuild_keys')]() -%}
     delete from {{ arg_dict['target_relation'] }}
-    where {{ arg_dict['unique_key'] }} in (select * from ({{ keys }}) as rebuilt_keys)
+    where {{ arg_dict['unique_key'] }} in (select * from {{ rebuild_keys_relation() }})
         or {{ arg_dict['unique_key'] }} is null;
     insert into {{ arg_dict['target_relation'] }} ({{ columns }})
-    select {{ columns }} from {{ arg_dict['temp_relation'] }}
+    select {{ columns }} from {{ arg_dict['temp_relation'] }};
+    drop table if exists {{ rebuild_keys_relation() }}
+{%- endmacro %}
+
+{#-
+  The keys an incremental `rebuild_keys` build rebuilds are computed once, before the model
+  runs (the pre-hook every model has in dbt_project.yml), into `<model>__rebuild_keys` next to
+  it: the model selects its rows by them and the strategy deletes them, then drops the table.
+-#}
+{% macro rebuild_keys_relation() -%}
+    {{ return(api.Relation.create(
+        database=this.database, schema=this.schema,
+        identifier=this.identifier ~ '__rebuild_keys', type='table',
+    )) }}
+{%- endmacro %}
+
+{% macro stage_rebuild_keys() -%}
+    {%- if execute and config.get('incremental_strategy') == 'rebuild_keys'
+        and is_incremental() -%}
+    create or replace table {{ rebuild_keys_relation() }} as
+    select distinct * from ({{ context[config.require('rebuild_keys')]() }}) as rebuild_keys
+    {%- endif -%}
 {%- endmacro %}
 
 {#-
@@ -62,15 +82,6 @@
         and {{ customer_key('customer_id', 'email_hash') }} is not null
 {%- endmacro %}
 
-{#- Orders loaded since the previous build, and those of their customers the model holds. -#}
-{% macro shopify_customer_orders_loaded() -%}
-    {{ shopify_orders_loaded() }}
-    union
-    select order_id
-    from {{ this }}
-    where {{ customer_key('customer_id', 'email_hash') }} in ({{ shopify_customers_loaded() }})
-{%- endmacro %}
-
 {#-
   What attribution matches orders against besides the orders themselves: the campaigns (ids,
   names, whether a name is unique) and the configured spellings and discount-code rules.
@@ -112,11 +123,29 @@
 
 {#-
   Rebuild keys of shopify_unified: orders loaded since its previous build, the other orders of
-  their customers (renumbered), and orders attributed differently now.
+  their customers whose number in int_orders__sequenced changed (a late, backfilled, moved or
+  deleted order renumbers only the orders after it), and, when the attribution fingerprint
+  changed, the orders attributed with another one. Tables built before they held
+  `_attribution_fingerprint` compare their attribution with int_orders__attributed instead.
 -#}
 {% macro unified_orders_to_rebuild() -%}
-    {{ shopify_customer_orders_loaded() }}
+    {{ shopify_orders_loaded() }}
     union
+    select unified.order_id
+    from {{ this }} as unified
+    inner join (
+        select order_id, customer_order_number
+        from {{ ref('int_orders__sequenced') }}
+        where customer_key in ({{ shopify_customers_loaded() }})
+    ) as sequenced
+        on unified.order_id = sequenced.order_id
+    where unified.customer_order_number is distinct from sequenced.customer_order_number
+    union
+    {% if has_column(this, '_attribution_fingerprint') -%}
+    select order_id
+    from {{ this }}
+    where _attribution_fingerprint is distinct from {{ attribution_fingerprint() }}
+    {%- else -%}
     select unified.order_id
     from {{ this }} as unified
     inner join {{ ref('int_orders__attributed') }} as attributed
@@ -128,16 +157,23 @@
         attributed.channel, attributed.platform, attributed.campaign_id,
         attributed.campaign_name, attributed.attribution_method
     )
+    {%- endif %}
 {%- endmacro %}
 
 {#-
   Rebuild keys of a model of order lines or refund lines that copies order columns from
-  shopify_unified: orders loaded since its previous build and orders whose copied columns
-  changed in shopify_unified (attributed again).
+  shopify_unified: orders loaded since its previous build and, when the attribution
+  fingerprint changed, the orders copied under another one (attributed again). Tables built
+  before they held `_attribution_fingerprint` compare the copied columns instead.
 -#}
 {% macro order_copies_to_rebuild(columns) -%}
     {{ shopify_orders_loaded() }}
     union
+    {% if has_column(this, '_attribution_fingerprint') -%}
+    select order_id
+    from {{ this }}
+    where _attribution_fingerprint is distinct from {{ attribution_fingerprint() }}
+    {%- else -%}
     select copies.order_id
     from {{ this }} as copies
     inner join {{ ref('shopify_unified') }} as unified
@@ -147,6 +183,7 @@
     ) is distinct from (
         {%- for column in columns %}unified.{{ column }}{{ ", " if not loop.last }}{% endfor -%}
     )
+    {%- endif %}
 {%- endmacro %}
 
 {% macro order_lines_to_rebuild() -%}
@@ -173,23 +210,31 @@
         {{- " or" if not loop.last }}
         {%- endfor %}
     union
+    {% if has_column(this, '_attribution_fingerprint') -%}
+    select customer_key
+    from {{ this }}
+    where _attribution_fingerprint is distinct from {{ attribution_fingerprint() }}
+    {%- else -%}
     select ltv.customer_key
     from {{ this }} as ltv
     inner join {{ ref('shopify_unified') }} as unified
         on ltv.first_order_id = unified.order_id
     where ltv.first_order_channel is distinct from unified.channel
+    {%- endif %}
 {%- endmacro %}
 
 {#-
   `where` clause of an incremental model's rows: only the keys `macro` names on an incremental
-  build, every row on a full one.
+  build (staged once when it is the model's `rebuild_keys`), every row on a full one.
 -#}
 {#-
   Rows of the keys to rebuild, and rows without a key: those are rebuilt every time (and
   deleted first, above), as a full refresh would hold them, so a not_null test still sees them.
 -#}
 {% macro only_rebuilt(column, macro) -%}
-    {%- if is_incremental() -%}
+    {%- if is_incremental() and macro == config.get('rebuild_keys') -%}
+        ({{ column }} in (select * from {{ rebuild_keys_relation() }}) or {{ column }} is null)
+    {%- elif is_incremental() -%}
         ({{ column }} in ({{ context[macro]() }}) or {{ column }} is null)
     {%- else -%}
         true

@@ -21,10 +21,7 @@ with orders as (
 rebuilt as (
     select *
     from orders
-    {% if is_incremental() -%}
-    where order_id in ({{ shopify_orders_loaded() }})
-        or customer_key in ({{ shopify_customers_loaded() }})
-    {%- endif %}
+    where {{ only_rebuilt('order_id', 'sequenced_orders_to_rebuild') }}
 )
 
 select

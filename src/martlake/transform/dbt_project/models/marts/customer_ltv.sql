@@ -3,6 +3,7 @@
 -- the customers of the orders loaded since the previous build, those whose horizon elapsed
 -- since, and those whose first order is attributed to another channel now
 -- (macros/incremental.sql).
+-- depends_on: {{ ref('int_ad_campaigns') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -23,7 +24,8 @@ firsts as (
         unified.order_id as first_order_id,
         unified.order_date as first_order_date,
         unified.customer_id,
-        unified.channel as first_order_channel
+        unified.channel as first_order_channel,
+        unified._attribution_fingerprint
     from {{ ref('int_orders__sequenced') }} as sequenced
     inner join {{ ref('shopify_unified') }} as unified
         on sequenced.order_id = unified.order_id
@@ -76,7 +78,8 @@ select
     end as ltv_{{ days }}d,
     {%- endfor %}
     lifetime.currency_code,
-    lifetime._ingested_at
+    lifetime._ingested_at,
+    firsts._attribution_fingerprint
 from firsts
 inner join lifetime
     on firsts.customer_key = lifetime.customer_key

@@ -41,11 +41,10 @@ shop as (
 
 customers as (
     select
-        cast(date_trunc('month', order_date) as date) as month,
-        count(distinct {{ customer_key('customer_id', 'email_hash') }}) as customers,
-        count(distinct {{ customer_key('customer_id', 'email_hash') }})
-            filter (where not is_new_customer) as returning_customers
-    from {{ ref('shopify_unified') }}
+        month,
+        count(*) as customers,
+        count(*) filter (where is_returning) as returning_customers
+    from {{ ref('int_customers__monthly') }}
     group by 1
 ),
 

@@ -11,23 +11,10 @@ names as (
     group by product_id
 ),
 
--- Per product and order first: distinct orders counted without a distinct aggregate.
+-- Per product and order first (int_product_sales__by_order, built incrementally): distinct
+-- orders counted without a distinct aggregate.
 order_totals as (
-    select
-        product_id,
-        order_id,
-        bool_or(movement = 'sale') as sold,
-        bool_or(movement = 'return') as refunded,
-        sum(units) as units,
-        sum(returned_units) as returned_units,
-        sum(gross_sales) as gross_sales,
-        sum(discounts) as discounts,
-        sum(returns) as returns,
-        min(date) filter (where movement = 'sale') as first_sold_date,
-        max(date) filter (where movement = 'sale') as last_sold_date,
-        max(currency_code) as currency_code
-    from movements
-    group by product_id, order_id
+    select * from {{ ref('int_product_sales__by_order') }}
 ),
 
 variants as (

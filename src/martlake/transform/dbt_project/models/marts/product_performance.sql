@@ -1,23 +1,33 @@
 -- One row per calendar month × product × variant that sold or was returned. Sales count in the
 -- month of the order, returns in the month of the refund (as in shopify_daily_metrics), so
--- every month's net sales add up to the shop's net sales of that month.
+-- every month's net sales add up to the shop's net sales of that month. Incremental by month:
+-- the months the orders loaded since the previous build can have changed and those of the
+-- variants named otherwise now (macros/incremental_dates.sql); a post-hook stamps every row
+-- with the new watermark, so the table equals a full refresh.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='month',
+    rebuild_keys='product_months_to_rebuild',
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "update {{ this }} set _ingested_through = {{ shopify_ingested_through() }}"
+        " where _ingested_through is distinct from {{ shopify_ingested_through() }}",
+    ],
+) }}
+
 with movements as (
     select
         *,
         cast(date_trunc('month', date) as date) as month
     from {{ ref('int_product_sales__dated') }}
+    where {{ only_rebuilt(
+        "cast(date_trunc('month', date) as date)", 'product_months_to_rebuild'
+    ) }}
 ),
 
 names as (
-    select
-        product_id,
-        variant_id,
-        arg_max(product_title, {{ latest_sale_order() }}) as product_title,
-        arg_max(variant_title, {{ latest_sale_order() }}) as variant_title,
-        arg_max(sku, {{ latest_sale_order() }}) as sku
-    from movements
-    where movement = 'sale'
-    group by product_id, variant_id
+    {{ product_variant_names() }}
 ),
 
 monthly as (
@@ -52,7 +62,8 @@ select
     {{ money('monthly.gross_sales - monthly.discounts - monthly.returns') }} as net_sales,
     {{ safe_divide('monthly.gross_sales - monthly.discounts', 'monthly.units') }}
         as average_selling_price,
-    monthly.currency_code
+    monthly.currency_code,
+    {{ shopify_ingested_through() }} as _ingested_through
 from monthly
 left join names
     on monthly.product_id is not distinct from names.product_id

@@ -1,6 +1,21 @@
 -- One row per calendar month × shipping country × province/region code. Orders and their
 -- sales count in the month of the order, returns in the month of the refund, both at the
 -- order's shipping address; codes are NULL for orders shipped nowhere (no shipping address).
+-- Incremental by month: the months the orders loaded since the previous build can have
+-- changed (macros/incremental_dates.sql); a post-hook stamps every row with the new
+-- watermark, so the table equals a full refresh.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='rebuild_keys',
+    unique_key='month',
+    rebuild_keys='order_months_to_rebuild',
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "update {{ this }} set _ingested_through = {{ shopify_ingested_through() }}"
+        " where _ingested_through is distinct from {{ shopify_ingested_through() }}",
+    ],
+) }}
+
 with orders as (
     select
         unified.order_id,
@@ -30,6 +45,9 @@ movements as (
         0 as returns,
         currency_code
     from orders
+    where {{ only_rebuilt(
+        "cast(date_trunc('month', order_date) as date)", 'order_months_to_rebuild'
+    ) }}
 
     union all
 
@@ -47,6 +65,9 @@ movements as (
     from {{ ref('stg_shopify__refund_lines') }} as refunds
     inner join orders
         on refunds.order_id = orders.order_id
+    where {{ only_rebuilt(
+        "cast(date_trunc('month', refunds.refund_date) as date)", 'order_months_to_rebuild'
+    ) }}
 ),
 
 monthly as (
@@ -77,5 +98,6 @@ select
     {{ money('returns') }} as returns,
     {{ money('gross_sales - discounts - returns') }} as net_sales,
     {{ safe_divide('gross_sales - discounts', 'orders') }} as aov,
-    currency_code
+    currency_code,
+    {{ shopify_ingested_through() }} as _ingested_through
 from monthly

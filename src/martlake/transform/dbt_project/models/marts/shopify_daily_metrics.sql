@@ -1,11 +1,47 @@
 -- One row per shop-local day from the first order to the last order or refund, zero-filled.
 -- Orders count on their order date, returns (and refunded orders) on their refund date.
-with orders as (
+-- Incremental by day: only the days the orders loaded since the previous build can have
+-- changed, the days new to the spine, and every day when the currency changed
+-- (macros/incremental_dates.sql); the post-hooks drop the days outside the spine and stamp
+-- every row with the new watermark, so the table equals a full refresh.
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='date',
+    on_schema_change='sync_all_columns',
+    post_hook=[
+        "delete from {{ this }} where not coalesce(date between"
+        " (select min(order_date) from {{ ref('shopify_unified') }})"
+        " and {{ shopify_daily_last_date() }}, false)",
+        "update {{ this }} set _ingested_through = {{ shopify_ingested_through() }}"
+        " where _ingested_through is distinct from {{ shopify_ingested_through() }}",
+    ],
+) }}
+
+with all_orders as (
+    select order_id, order_date, currency_code
+    from {{ ref('shopify_unified') }}
+),
+
+{% if is_incremental() -%}
+rebuilt as materialized (
+    {{ shopify_dates_to_rebuild(customers=true) }}
+    union
+    select built.date
+    from {{ this }} as built
+    where built.currency_code is distinct from (select max(currency_code) from all_orders)
+),
+{%- endif %}
+
+orders as (
     select
         *,
         gross_sales - discounts as sales_after_discounts,
         {{ customer_key('customer_id', 'email_hash') }} as customer_key
     from {{ ref('shopify_unified') }}
+    {% if is_incremental() -%}
+    where order_date in (select date from rebuilt)
+    {%- endif %}
 ),
 
 order_days as (
@@ -32,21 +68,23 @@ return_days as (
         sum(refunds.subtotal) as returns,
         count(distinct refunds.order_id) as refunded_orders
     from {{ ref('stg_shopify__refund_lines') }} as refunds
-    inner join orders
-        on refunds.order_id = orders.order_id
+    inner join all_orders
+        on refunds.order_id = all_orders.order_id
+    {% if is_incremental() -%}
+    where refunds.refund_date in (select date from rebuilt)
+    {%- endif %}
     group by refunds.refund_date
 ),
 
 bounds as (
     select
-        (select min(date) from order_days) as first_date,
-        greatest(
-            (select max(date) from order_days), (select max(date) from return_days)
-        ) as last_date
+        (select min(order_date) from all_orders) as first_date,
+        {{ shopify_daily_last_date() }} as last_date
 ),
 
 spine as (
-    select cast(unnest(generate_series(first_date, last_date, interval 1 day)) as date) as date
+    select
+        cast(unnest(generate_series(first_date, last_date, interval 1 day)) as date) as date
     from bounds
     where first_date is not null
 )
@@ -76,9 +114,14 @@ select
     {{ money('coalesce(order_days.new_customer_revenue, 0)') }} as new_customer_revenue,
     {{ money('coalesce(order_days.returning_customer_revenue, 0)') }}
         as returning_customer_revenue,
-    (select max(currency_code) from orders) as currency_code
+    (select max(currency_code) from all_orders) as currency_code,
+    {{ shopify_ingested_through() }} as _ingested_through
 from spine
 left join order_days
     on spine.date = order_days.date
 left join return_days
     on spine.date = return_days.date
+{% if is_incremental() -%}
+where spine.date in (select date from rebuilt)
+    or spine.date not in (select built.date from {{ this }} as built)
+{%- endif %}

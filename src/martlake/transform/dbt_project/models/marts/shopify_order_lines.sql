@@ -1,6 +1,7 @@
 -- One row per line item of a non-test order, on the order's date, with the line's share of the
 -- order's discount and the items refunded from it (whatever the refund date). Incremental by
 -- order (macros/incremental.sql).
+-- depends_on: {{ ref('int_ad_campaigns') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -10,7 +11,9 @@
 ) }}
 
 with orders as (
-    select order_id, order_date, created_at, currency_code, channel, platform, campaign_id
+    select
+        order_id, order_date, created_at, currency_code, channel, platform, campaign_id,
+        _attribution_fingerprint
     from {{ ref('shopify_unified') }}
     where {{ only_rebuilt('order_id', 'order_lines_to_rebuild') }}
 ),
@@ -48,7 +51,8 @@ select
     orders.channel,
     orders.platform,
     orders.campaign_id,
-    lines._ingested_at
+    lines._ingested_at,
+    orders._attribution_fingerprint
 from {{ ref('stg_shopify__order_lines') }} as lines
 inner join orders
     on lines.order_id = orders.order_id

@@ -1,5 +1,6 @@
 -- One row per refund line of a non-test order, on the refund's date in the shop's timezone.
 -- Incremental by order (macros/incremental.sql).
+-- depends_on: {{ ref('int_ad_campaigns') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -26,7 +27,8 @@ select
     {{ money('coalesce(refunds.total_tax, 0)') }} as total_tax,
     orders.currency_code,
     orders.channel,
-    refunds._ingested_at
+    refunds._ingested_at,
+    orders._attribution_fingerprint
 from {{ ref('stg_shopify__refund_lines') }} as refunds
 inner join {{ ref('shopify_unified') }} as orders
     on refunds.order_id = orders.order_id

@@ -1,5 +1,6 @@
 -- One row per non-test order. Incremental: the orders loaded since the previous build, the
 -- other orders of their customers, and orders attributed differently (macros/incremental.sql).
+-- depends_on: {{ ref('int_ad_campaigns') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -27,7 +28,8 @@ joined as (
         attributed.platform,
         attributed.campaign_id,
         attributed.campaign_name,
-        attributed.attribution_method
+        attributed.attribution_method,
+        attributed._attribution_fingerprint
     from orders
     inner join {{ ref('int_orders__sequenced') }} as sequenced
         on orders.order_id = sequenced.order_id
@@ -83,5 +85,6 @@ select
     financial_status,
     cancelled_at,
     shipping_country_code,
-    _ingested_at
+    _ingested_at,
+    _attribution_fingerprint
 from joined

@@ -1,0 +1,157 @@
+{#-
+  Incremental builds of the Shopify marts by day or month (shopify_daily_metrics,
+  product_performance, sales_by_geography, int_customers__monthly).
+
+  Such a mart stamps every row with `_ingested_through`, the newest raw Shopify load it
+  reflects (`shopify_ingested_through()`, set by a post-hook, so a full refresh holds the same
+  value). A build recomputes, in full, only the shop-local days (or their months) that the
+  orders loaded or deleted since then can have changed, and keeps the rows of every other day:
+  - the order date of every raw version of those orders (old and new, deleted ones too);
+  - the refund date of every raw refund line that came with one of those versions;
+  - for the marts that tell first from returning customers (`customers=true`): per customer of
+    those versions, the day of its first order among the orders not loaded since, if a
+    version of a loaded order of the customer comes before it. No other order of theirs can
+    have changed between first and returning customer but loaded ones.
+  Nothing else moves an order between days: refunds and order edits arrive as a new version of
+  their order. A mart whose table has no `_ingested_through` yet rebuilds every day.
+-#}
+
+{#- The newest raw Shopify load the day/month mart reflects; NULL: rebuild everything. -#}
+{% macro dates_built_through() -%}
+    {%- if has_column(this, '_ingested_through') -%}
+        (select max(built._ingested_through) from {{ this }} as built)
+    {%- else -%}
+        cast(null as timestamptz)
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+  The shop-local days to recompute (a query of one column, `date`); with `customers`, also the
+  days whose orders can have changed between first and returning customer.
+-#}
+{% macro shopify_dates_to_rebuild(customers=false) -%}
+    with loaded as (
+        select id as order_id
+        from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
+        where coalesce(_ingested_at > {{ dates_built_through() }}, true)
+        union
+        select order_id
+        from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
+        where coalesce(_ingested_at > {{ dates_built_through() }}, true)
+    ),
+
+    versions as (
+        select
+            id as order_id,
+            created_at,
+            {{ local_date('created_at', 'shop_timezone') }} as order_date,
+            shop_timezone,
+            {{ customer_key('customer_id', 'email_hash') }} as customer_key,
+            _ingested_at
+        from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
+        where id in (select order_id from loaded)
+    )
+    {%- if customers %},
+
+    {#-
+      Per customer of those versions, its first order among the orders not loaded since the
+      previous build. Only that order of theirs can have changed between first and returning
+      customer besides the loaded ones, and only if a version of a loaded order of the
+      customer comes before it.
+    #}
+    kept_firsts as (
+        select
+            {{ customer_key('unified.customer_id', 'unified.email_hash') }} as customer_key,
+            unified.order_id,
+            unified.order_date,
+            unified.created_at
+        from {{ ref('shopify_unified') }} as unified
+        left join loaded
+            on unified.order_id = loaded.order_id
+        where loaded.order_id is null
+            and {{ customer_key('unified.customer_id', 'unified.email_hash') }} in (
+                select customer_key from versions
+            )
+        qualify row_number() over (
+            partition by {{ customer_key('unified.customer_id', 'unified.email_hash') }}
+            order by unified.created_at, unified.order_id
+        ) = 1
+    )
+    {%- endif %}
+
+    select order_date as date
+    from versions
+
+    union
+
+    select {{ local_date('refunds.refund_created_at', 'versions.shop_timezone') }} as date
+    from ({{ source_or_empty('raw_shopify', 'refund_lines') }}) as refunds
+    inner join versions
+        on refunds.order_id = versions.order_id
+        and refunds._ingested_at = versions._ingested_at
+    {%- if customers %}
+
+    union
+
+    select kept_firsts.order_date as date
+    from kept_firsts
+    where exists (
+        select 1
+        from versions
+        where versions.customer_key = kept_firsts.customer_key
+            and (
+                versions.created_at < kept_firsts.created_at
+                or (
+                    versions.created_at = kept_firsts.created_at
+                    and versions.order_id < kept_firsts.order_id
+                )
+            )
+    )
+    {%- endif %}
+{%- endmacro %}
+
+{#- The last day of shopify_daily_metrics: the last order or refund of a non-test order. -#}
+{% macro shopify_daily_last_date() -%}
+    greatest(
+        (select max(order_date) from {{ ref('shopify_unified') }}),
+        (
+            select max(refunds.refund_date)
+            from {{ ref('stg_shopify__refund_lines') }} as refunds
+            where refunds.order_id in (select order_id from {{ ref('shopify_unified') }})
+        )
+    )
+{%- endmacro %}
+
+{#- Rebuild keys (months) of product_performance: the months of the days to recompute, and
+    those of the variants named otherwise now (their latest sale changed). -#}
+{% macro product_months_to_rebuild() -%}
+    select distinct cast(date_trunc('month', date) as date) as month
+    from ({{ shopify_dates_to_rebuild() }}) as dates
+    union
+    select built.month
+    from {{ this }} as built
+    inner join ({{ product_variant_names() }}) as names
+        on built.product_id is not distinct from names.product_id
+        and built.variant_id is not distinct from names.variant_id
+    where (built.product_title, built.variant_title, built.sku)
+        is distinct from (names.product_title, names.variant_title, names.sku)
+{%- endmacro %}
+
+{#- Rebuild keys (months) of sales_by_geography and int_customers__monthly. -#}
+{% macro order_months_to_rebuild() -%}
+    select distinct cast(date_trunc('month', date) as date) as month
+    from ({{ shopify_dates_to_rebuild(customers=true) }}) as dates
+{%- endmacro %}
+
+{#- Each product variant's names, from its latest sale (product_performance). -#}
+{% macro product_variant_names() -%}
+    select
+        product_id,
+        variant_id,
+        arg_max(product_title, {{ latest_sale_order() }}) as product_title,
+        arg_max(variant_title, {{ latest_sale_order() }}) as variant_title,
+        arg_max(sku, {{ latest_sale_order() }}) as sku
+    from {{ ref('int_product_sales__dated') }}
+    where movement = 'sale'
+    group by product_id, variant_id
+{%- endmacro %}
