@@ -65,3 +65,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
     return port
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Modules holding slow tests run first. `make test` hands whole files to its workers in
+    collection order (`--dist loadfile`), so the long ones start early instead of ending the
+    run alone on one worker while the others wait."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    first_seen: dict[Path, int] = {}
+    for index, item in enumerate(items):
+        first_seen.setdefault(item.path, index)
+    items.sort(key=lambda item: (item.path not in slow, first_seen[item.path]))

@@ -26,7 +26,7 @@ from martlake.sandbox.simulator import Platform
 from martlake.warehouse import DuckDBWarehouse
 from tests.sandbox_project import make_sandbox_project
 
-pytestmark = pytest.mark.xdist_group("restatement")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("restatement")]
 START, END = date(2025, 1, 10), date(2025, 2, 28)
 LOOKBACK: dict[Platform, int] = {"meta": 28, "google": 14, "tiktok": 7}
 SOURCES: dict[Platform, str] = {"meta": "meta_ads", "google": "google_ads", "tiktok": "tiktok_ads"}

@@ -22,7 +22,7 @@ from martlake.sandbox import Business
 from martlake.warehouse import DuckDBWarehouse
 from tests.sandbox_project import make_sandbox_project, project
 
-pytestmark = pytest.mark.xdist_group("privacy")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("privacy")]
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "privacy"
 EMAIL = "planted.person@example.com"
 PHONE = "+44 20 7946 0958"
