@@ -12,13 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pytest
-from pydantic import SecretStr
 
 from martlake.config import (
-    GoogleAdsSettings,
-    MetaAdsSettings,
-    ShopifySettings,
-    TikTokAdsSettings,
     load_project,
 )
 from martlake.config._models import DriftKind as ConfigDriftKind
@@ -27,13 +22,6 @@ from martlake.errors import ConfigError, SourceError
 from martlake.pipeline import simulator_config
 from martlake.pipeline._sandbox import sandbox_server, source_settings
 from martlake.sandbox import (
-    SANDBOX_GOOGLE_CLIENT_ID,
-    SANDBOX_GOOGLE_CLIENT_SECRET,
-    SANDBOX_GOOGLE_DEVELOPER_TOKEN,
-    SANDBOX_GOOGLE_REFRESH_TOKEN,
-    SANDBOX_META_TOKEN,
-    SANDBOX_SHOPIFY_TOKEN,
-    SANDBOX_TIKTOK_TOKEN,
     Business,
     EmulatorServer,
     SimulatorConfig,
@@ -41,6 +29,7 @@ from martlake.sandbox import (
 from martlake.sandbox.emulators.server import DRIFT_KINDS, FAULT_KINDS
 from martlake.sandbox.simulator import Platform
 from martlake.sources import ExtractContext, Source, build_source
+from tests.contract.support import sandbox_settings
 from tests.sandbox_project import make_sandbox_project
 
 SHOP_TZ = "America/New_York"
@@ -73,44 +62,6 @@ DATA_PATHS = {
     "google": "searchStream",
     "tiktok": "report/integrated",
 }
-
-
-def settings(api: str, server: EmulatorServer, config: SimulatorConfig, **kw: Any) -> Any:
-    """The settings section of `api`'s source, pointed at `server`."""
-    if api == "shopify":
-        return ShopifySettings(
-            shop=config.shop_domain,
-            access_token=SecretStr(SANDBOX_SHOPIFY_TOKEN),
-            base_url=server.shopify_base_url,
-            **kw,
-        )
-    if api == "meta":
-        return MetaAdsSettings(
-            account_ids=[config.meta_account_id],
-            access_token=SecretStr(SANDBOX_META_TOKEN),
-            base_url=server.meta_base_url,
-            start_date=config.start_date,
-            **kw,
-        )
-    if api == "google":
-        return GoogleAdsSettings(
-            customer_ids=[config.google_customer_id],
-            developer_token=SecretStr(SANDBOX_GOOGLE_DEVELOPER_TOKEN),
-            client_id=SANDBOX_GOOGLE_CLIENT_ID,
-            client_secret=SecretStr(SANDBOX_GOOGLE_CLIENT_SECRET),
-            refresh_token=SecretStr(SANDBOX_GOOGLE_REFRESH_TOKEN),
-            base_url=server.google_base_url,
-            token_url=f"{server.google_base_url}/token",
-            start_date=config.start_date,
-            **kw,
-        )
-    return TikTokAdsSettings(
-        advertiser_ids=[config.tiktok_advertiser_id],
-        access_token=SecretStr(SANDBOX_TIKTOK_TOKEN),
-        base_url=server.tiktok_base_url,
-        start_date=config.start_date,
-        **kw,
-    )
 
 
 def extract(source: Source, ctx: ExtractContext | None = None) -> dict[str, pa.Table]:
@@ -157,7 +108,7 @@ def test_a_timed_out_request_is_retried_and_the_data_stays_exact(
 ) -> None:
     server.inject_fault(api, "timeout", path_contains=DATA_PATHS[api])  # type: ignore[arg-type]
     source = build_source(
-        SOURCE_OF[api], settings(api, server, CONFIG, timeout_seconds=2.0), backoff=0.01
+        SOURCE_OF[api], sandbox_settings(api, server, CONFIG, timeout_seconds=2.0), backoff=0.01
     )
     started = time.perf_counter()
     tables = extract(source)
@@ -187,7 +138,7 @@ def test_timeouts_past_the_last_attempt_fail_naming_the_setting_to_raise(
     server.inject_fault("tiktok", "timeout", times=2, path_contains="report/integrated")
     source = build_source(
         "tiktok_ads",
-        settings("tiktok", server, CONFIG, timeout_seconds=0.3),
+        sandbox_settings("tiktok", server, CONFIG, timeout_seconds=0.3),
         backoff=0.01,
         max_attempts=2,
     )
@@ -200,11 +151,11 @@ def test_timeouts_past_the_last_attempt_fail_naming_the_setting_to_raise(
 
 
 def test_the_client_timeout_comes_from_the_source_settings(server: EmulatorServer) -> None:
-    source = build_source("meta_ads", settings("meta", server, CONFIG, timeout_seconds=3.5))
+    source = build_source("meta_ads", sandbox_settings("meta", server, CONFIG, timeout_seconds=3.5))
     assert source._http.timeout == 3.5  # type: ignore[attr-defined]
     source.close()
     explicit = build_source(
-        "meta_ads", settings("meta", server, CONFIG, timeout_seconds=3.5), timeout=1.0
+        "meta_ads", sandbox_settings("meta", server, CONFIG, timeout_seconds=3.5), timeout=1.0
     )
     assert explicit._http.timeout == 1.0  # type: ignore[attr-defined]
     explicit.close()
@@ -232,7 +183,7 @@ def _no_headers() -> Any:
 def test_ad_accounts_report_their_own_timezone_and_currency_and_days(
     platform: Platform, server: EmulatorServer, business: Business
 ) -> None:
-    source = build_source(SOURCE_OF[platform], settings(platform, server, CONFIG))
+    source = build_source(SOURCE_OF[platform], sandbox_settings(platform, server, CONFIG))
     tables = extract(source)
     table, account, _, _, tz_column, currency_column = AD_TABLES[platform]
     raw = tables[table]
@@ -291,7 +242,7 @@ def test_a_run_on_the_account_day_boundary_neither_drops_nor_duplicates_a_day(
         truths.append(nonzero(biz.truth.spend_per_day(platform)))
         with EmulatorServer(biz) as srv:
             source = build_source(
-                SOURCE_OF[platform], settings(platform, srv, config, lookback_days=0)
+                SOURCE_OF[platform], sandbox_settings(platform, srv, config, lookback_days=0)
             )
             tables = extract(source, ExtractContext(run_id=f"r{run}", watermarks=watermarks))
         table, account, day, _, _, _ = AD_TABLES[platform]

@@ -2,8 +2,9 @@
 
 REST paging and its parameters, GraphQL bulk backfills (row for row equal to REST, failures,
 timeouts), refunds and refund transactions, restatement inside the lookback, deleted orders (in
-raw and downstream through dbt), shop vs presentment currency, throttling and 5xx bursts, and
-schema drift; every extraction is compared with what the simulated business serves.
+raw and downstream through dbt), shop vs presentment currency, variant unit costs, throttling
+and 5xx bursts, and schema drift; every extraction is compared with what the simulated business
+serves.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from martlake.config import ShopifySettings
 from martlake.errors import AuthError, SourceContractError, SourceError
 from martlake.privacy import hash_email
 from martlake.sandbox import SANDBOX_SHOPIFY_TOKEN, Business, EmulatorServer, SimulatorConfig
+from martlake.sandbox._catalog import PRODUCTS, Product
 from martlake.sources import ExtractContext, ShopifySource
 from martlake.sources._http import retry_after_seconds
 from martlake.sources.shopify._bulk import _index as bulk_index
@@ -55,6 +57,7 @@ KEYS = {
     "refund_lines": "id",
     "refund_transactions": "id",
     "deleted_orders": "event_id",
+    "variant_costs": "variant_id",
 }
 
 
@@ -198,9 +201,7 @@ def test_bulk_backfill_equals_rest_row_for_row(server: EmulatorServer, business:
     rest = extract(shopify(server, bulk="never"))
     server.request_log.clear()
     bulk = extract(shopify(server))  # no watermark: `auto` backfills with a bulk operation
-    assert (
-        set(bulk) == set(rest) == {"orders", "order_lines", "refund_lines", "refund_transactions"}
-    )
+    assert set(bulk) == set(rest) == {*STAGED, "variant_costs"}
     for table in rest:
         assert rows(bulk, table) == rows(rest, table), table
     posts = calls(server, "/graphql.json")
@@ -419,6 +420,128 @@ def test_destroy_events_are_paged(tmp_path: Path) -> None:
             response = httpx.get(url, headers={"X-Shopify-Access-Token": SANDBOX_SHOPIFY_TOKEN})
             seen += [e["subject_id"] for e in response.json()["events"]]
     assert seen == victims
+
+
+def catalog_rows(business: Business) -> list[dict[str, Any]]:
+    """The `variant_costs` rows the business's catalog must extract to, by variant id."""
+    items = business.inventory_items
+    out = []
+    for product in business.catalog:
+        for v in product.variants:
+            cost = None if v.unit_cost is None else Decimal(v.unit_cost) / 100
+            out.append(
+                {
+                    "product_id": product.id,
+                    "variant_id": v.id,
+                    "inventory_item_id": v.inventory_item_id,
+                    "sku": v.sku,
+                    "product_title": product.title,
+                    "variant_title": v.title or "Default Title",
+                    "unit_cost": cost,
+                    "cost_updated_at": datetime.fromisoformat(
+                        items[v.inventory_item_id]["updated_at"]
+                    ),
+                    "shop_domain": SHOP,
+                    "_source": "shopify",
+                }
+            )
+    return sorted(out, key=lambda r: r["variant_id"])
+
+
+def bigger_catalog(copies: int) -> tuple[Product, ...]:
+    """`copies` times the built-in catalog, with new ids and titles from the second copy on."""
+    out = []
+    for k in range(copies):
+        shift = 10_000 * k
+        for p in PRODUCTS:
+            variants = tuple(
+                replace(v, id=v.id + shift, inventory_item_id=v.inventory_item_id + shift)
+                for v in p.variants
+            )
+            title = f"{p.title} {k}" if k else p.title
+            out.append(replace(p, id=p.id + shift, title=title, variants=variants))
+    return tuple(out)
+
+
+def test_variant_costs_snapshot_every_variant_of_the_catalog_each_run(
+    server: EmulatorServer, business: Business
+) -> None:
+    first = extract(shopify(server, bulk="never"), run_id="r1")
+    watermark = max(first["orders"].column("updated_at").to_pylist())
+    second = extract(shopify(server), run_id="r2", watermarks={SHOP: watermark})
+    expected = catalog_rows(business)
+    assert len(expected) == sum(len(p.variants) for p in PRODUCTS) > 50
+    assert rows(first, "variant_costs") == rows(second, "variant_costs") == expected
+    costs = first["variant_costs"]
+    assert costs.schema.field("unit_cost").type == pa.decimal128(18, 2)
+    assert set(costs.column("_extract_run_id").to_pylist()) == {"r1"}
+    for row in expected:
+        assert row["unit_cost"] is not None
+        price = next(v.price for p in PRODUCTS for v in p.variants if v.id == row["variant_id"])
+        assert Decimal("0.27") < row["unit_cost"] * 100 / price < Decimal("0.47")
+    products = [q for _, q in calls(server, "/products.json")]
+    assert products[0] == {"fields": "id,title,variants", "limit": "250"}
+    items = [q for _, q in calls(server, "/inventory_items.json")]
+    assert len(items) == 2 and all(q["limit"] == "250" for q in items)
+
+
+def test_more_than_100_variants_are_costed_in_chunks_of_100_ids(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    business = small_business()
+    catalog = bigger_catalog(3)
+    unset = catalog[0].variants[0]
+    business.catalog = (
+        replace(catalog[0], variants=(replace(unset, unit_cost=None), *catalog[0].variants[1:])),
+        *catalog[1:],
+    )
+    expected = catalog_rows(business)
+    assert len(expected) > 150
+    dropped = catalog[-1].variants[-1].inventory_item_id
+    served = Business.inventory_items.fget
+    assert served is not None
+    monkeypatch.setattr(
+        Business,
+        "inventory_items",
+        property(lambda self: {k: v for k, v in served(self).items() if k != dropped}),
+    )
+    with EmulatorServer(business) as srv:
+        tables = extract(shopify(srv, bulk="never", page_size=50))
+        products = [q for _, q in calls(srv, "/products.json")]
+        items = [q for _, q in calls(srv, "/inventory_items.json")]
+    for row in expected:
+        if row["inventory_item_id"] in (unset.inventory_item_id, dropped):
+            row["unit_cost"] = None
+            if row["inventory_item_id"] == dropped:
+                row["cost_updated_at"] = None
+    assert rows(tables, "variant_costs") == expected
+    assert len(products) == -(-len(catalog) // 50) and products[0]["limit"] == "50"
+    assert all(set(q) == {"limit", "fields", "page_info"} for q in products[1:])
+    asked = [q["ids"].split(",") for q in items]
+    assert [len(ids) for ids in asked] == [100, len(expected) - 100]
+    assert sorted(int(i) for ids in asked for i in ids) == sorted(
+        r["inventory_item_id"] for r in expected
+    )
+
+
+def test_a_cost_that_is_not_a_number_is_a_contract_error_naming_the_field(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    served = Business.inventory_items.fget
+    assert served is not None
+
+    def garbled(self: Business) -> dict[int, dict[str, Any]]:
+        items = served(self)
+        first = min(items)
+        items[first] = {**items[first], "cost": "12,50 USD"}
+        return items
+
+    monkeypatch.setattr(Business, "inventory_items", property(garbled))
+    with EmulatorServer(small_business()) as srv, pytest.raises(SourceContractError) as info:
+        extract(shopify(srv, bulk="never"))
+    message = str(info.value)
+    assert "`variant_costs.unit_cost`" in message and "`12,50 USD`" in message
+    assert "\n" not in message
 
 
 def _load_raw(database: Path, tables: dict[str, pa.Table]) -> None:

@@ -207,6 +207,7 @@ RAW_KEYS: dict[str, list[str]] = {
     "raw_shopify.refund_lines": ["id", "_ingested_at"],
     "raw_shopify.refund_transactions": ["id", "_ingested_at"],
     "raw_shopify.deleted_orders": ["event_id"],
+    "raw_shopify.variant_costs": ["variant_id", "_extract_run_id"],
     "raw_meta_ads.insights": ["account_id", "ad_id", "date_start"],
     "raw_google_ads.campaign_stats": ["customer_id", "campaign_id", "date"],
     "raw_google_ads.ad_group_stats": ["customer_id", "ad_group_id", "date"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+import zlib
 from dataclasses import dataclass
 
 
@@ -13,6 +14,9 @@ class Variant:
     sku: str
     price: int
     grams: int
+    unit_cost: int | None
+    """What one unit costs the shop, in cents (Shopify's `InventoryItem.cost`); None: unset."""
+    inventory_item_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,9 +102,20 @@ def _slugify(text: str) -> str:
     return "-".join(part for part in out.split("-") if part)
 
 
+def cost_ratio(title: str) -> float:
+    """Unit cost over price of a product, in [0.28, 0.46]: fixed by its title (CRC-32, since
+    `hash` of a str changes between processes).
+
+    >>> 0.28 <= cost_ratio("Everyday Tee") <= 0.46
+    True
+    """
+    return 0.28 + 0.18 * (zlib.crc32(title.encode()) % 1001) / 1000
+
+
 def _build_products() -> tuple[Product, ...]:
     products: list[Product] = []
     for p_index, (title, sku_stem, weight, variant_specs) in enumerate(_PRODUCT_SPECS, start=1):
+        ratio = cost_ratio(title)
         variants = tuple(
             Variant(
                 id=45_120_000_000_000 + p_index * 100 + v_index,
@@ -108,6 +123,8 @@ def _build_products() -> tuple[Product, ...]:
                 sku=f"{sku_stem}-{_slugify(v_title).upper() if v_title else 'OS'}",
                 price=price,
                 grams=150 + price // 40,
+                unit_cost=round(price * ratio),
+                inventory_item_id=47_230_000_000_000 + p_index * 100 + v_index,
             )
             for v_index, (v_title, price) in enumerate(variant_specs, start=1)
         )

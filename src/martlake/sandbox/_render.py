@@ -508,3 +508,45 @@ def tiktok_row_json(row: TikTokStat) -> dict[str, Any]:
             **tiktok_metrics(row.spend, row.impressions, row.clicks, row.conversions, row.value),
         },
     }
+
+
+def product_json(product: cat.Product, created: datetime, updated: datetime) -> dict[str, Any]:
+    """A product as `GET /admin/api/2024-10/products.json` shows it, with the fields martlake
+    reads."""
+    stamps = {"created_at": created.isoformat(), "updated_at": updated.isoformat()}
+    return {
+        "id": product.id,
+        "title": product.title,
+        "handle": product.slug,
+        "vendor": product.vendor,
+        "status": "active",
+        **stamps,
+        "variants": [
+            {
+                "id": v.id,
+                "product_id": product.id,
+                "title": v.title or "Default Title",
+                "sku": v.sku,
+                "price": money(v.price),
+                "inventory_item_id": v.inventory_item_id,
+                **stamps,
+            }
+            for v in product.variants
+        ],
+    }
+
+
+def inventory_item_json(
+    variant: cat.Variant, created: datetime, updated: datetime
+) -> dict[str, Any]:
+    """A variant's inventory item as `GET /admin/api/2024-10/inventory_items.json` shows it."""
+    return {
+        "id": variant.inventory_item_id,
+        "sku": variant.sku,
+        "cost": None if variant.unit_cost is None else money(variant.unit_cost),
+        "tracked": True,
+        "requires_shipping": True,
+        "country_code_of_origin": None,
+        "created_at": created.isoformat(),
+        "updated_at": updated.isoformat(),
+    }

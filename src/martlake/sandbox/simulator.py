@@ -29,6 +29,8 @@ from martlake.sandbox._render import (
     google_customer_json,
     google_row_json,
     insight_json,
+    inventory_item_json,
+    product_json,
     tiktok_row_json,
 )
 
@@ -416,6 +418,9 @@ class Business:
         self._renderer: OrderRenderer | None = None
         self._tz = ZoneInfo(config.timezone)
         self._deleted: set[tuple[Platform, str]] = set()
+        self.catalog: tuple[_catalog.Product, ...] = _catalog.PRODUCTS
+        """The products the Shopify emulator serves; orders always sell from the built-in
+        catalog, so a test may serve a bigger one."""
 
     @property
     def as_of(self) -> datetime:
@@ -603,6 +608,38 @@ class Business:
                 self.config.start_date - timedelta(days=900), time(9), tzinfo=self._tz
             ).isoformat(),
         }
+
+    def _catalog_stamps(self, index: int) -> tuple[datetime, datetime, datetime]:
+        # (product created, product updated, cost last set): fixed, and all before start_date.
+        start = datetime.combine(self.config.start_date, time(10), tzinfo=self._tz)
+        step = timedelta(hours=index)
+        return (
+            start - timedelta(days=600) + 7 * step,
+            start - timedelta(days=30) + step,
+            start - timedelta(days=20) + step,
+        )
+
+    @property
+    def products(self) -> list[dict[str, Any]]:
+        """The products of `catalog` as `GET /admin/api/2024-10/products.json` shows them,
+        sorted by id."""
+        out = []
+        for i, product in enumerate(self.catalog):
+            created, updated, _ = self._catalog_stamps(i)
+            out.append(product_json(product, created, updated))
+        return sorted(out, key=lambda p: int(p["id"]))
+
+    @property
+    def inventory_items(self) -> dict[int, dict[str, Any]]:
+        """Inventory item id -> the item (its `cost` is the variant's unit cost) as
+        `GET /admin/api/2024-10/inventory_items.json` shows it."""
+        out = {}
+        for i, product in enumerate(self.catalog):
+            created, _, cost_set = self._catalog_stamps(i)
+            for variant in product.variants:
+                item = inventory_item_json(variant, created, cost_set)
+                out[variant.inventory_item_id] = item
+        return out
 
     @property
     def meta_account(self) -> dict[str, Any]:

@@ -94,6 +94,21 @@ select
 from bench_orders
 where refunded_at is not null;
 
+-- The snapshot of unit costs every Shopify extraction takes (the same costs each time).
+create table if not exists raw_shopify.variant_costs (
+    product_id bigint, variant_id bigint, inventory_item_id bigint, sku varchar,
+    product_title varchar, variant_title varchar, unit_cost decimal(18, 2),
+    cost_updated_at timestamptz, shop_domain varchar, _source varchar, _extract_run_id varchar,
+    _ingested_at timestamptz
+);
+
+insert into raw_shopify.variant_costs
+select
+    9000 + v, 9100 + v, 47000 + v, 'SKU-' || v, 'Product ' || v, 'Default', 6 + v % 13,
+    timestamptz '2024-12-01 00:00:00+00', 'bench.myshopify.com', 'shopify', '{run}',
+    {ingested_at}
+from range(20) as vs(v);
+
 create or replace temp table bench_ad_days as
 select cast(unnest(generate_series(cast('{ad_first_day}' as date), cast('{last_day}' as date),
     interval 1 day)) as date) as day;

@@ -62,6 +62,14 @@ class ProductMonth:
     discounts: int = 0
     returns: int = 0
     orders: set[int] = field(default_factory=set)
+    cost: int | None = 0
+    """Cost of goods in cents: units sold minus units returned at the catalog's unit cost;
+    None when a unit has no cost."""
+
+    def add_cost(self, units: int, unit_cost: int | None) -> None:
+        self.cost = (
+            None if self.cost is None or unit_cost is None else self.cost + units * unit_cost
+        )
 
     def row(self) -> tuple[int, int, int, Decimal, Decimal, Decimal, Decimal]:
         net = self.gross - self.discounts - self.returns
@@ -79,12 +87,14 @@ def product_months(ds: Dataset) -> dict[tuple[date, int, int], ProductMonth]:
             cell.gross += line.gross
             cell.discounts += line.discount
             cell.orders.add(o.id)
+            cell.add_cost(line.quantity, line.variant.unit_cost)
     for o in visible_refunds(ds):
         assert o.refund is not None
         line = next(ln for ln in o.lines if ln.id == o.refund.line_item_id)
         cell = out[(month_of(o.refund.local_date), line.product.id, line.variant.id)]
         cell.returned_units += o.refund.quantity
         cell.returns += o.refund.subtotal
+        cell.add_cost(-o.refund.quantity, line.variant.unit_cost)
     return dict(out)
 
 

@@ -22,7 +22,7 @@ from martlake.sandbox import Business
 from martlake.sandbox._records import Dataset
 from martlake.sandbox.simulator import PLATFORMS
 from martlake.warehouse import DuckDBWarehouse
-from tests.integration.marts.products_ltv_truth import add_months, cents, month_of
+from tests.integration.marts.products_ltv_truth import add_months, cents, month_of, product_months
 from tests.sandbox_project import make_sandbox_project, project
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("monthly_marts")]
@@ -191,6 +191,10 @@ def test_executive_summary_equals_truth_per_month(built: Built) -> None:
         for o in ds.orders
         if o.refund is not None and o.refund.ts < ds.as_of_ts
     )
+    goods: dict[date, Decimal] = defaultdict(Decimal)
+    for (month, _, _), cell in product_months(ds).items():
+        assert cell.cost is not None  # the sandbox catalog costs every variant
+        goods[month] += cents(cell.cost)
     rows = built.warehouse.query(
         "select month, orders, gross_sales, net_sales, returns, ad_spend, mer,"
         " marketing_cost_ratio, new_customers, ncac, refund_rate, order_refund_rate,"
@@ -209,7 +213,8 @@ def test_executive_summary_equals_truth_per_month(built: Built) -> None:
         assert close(mer, ratio(ns, ad)) and close(mcr, ratio(ad, ns)), month
         assert close(ncac, ratio(ad, new)) and new > 0, month
         assert close(rr, ratio(ret, g)) and close(orr, ratio(refunded[month], n)), month
-        assert margin is None and currency == "USD" and not partial
+        assert margin == net[month] - goods[month] - spend[month], month
+        assert currency == "USD" and not partial
 
 
 CustomersPerMonth = dict[date, set[object]]
@@ -255,15 +260,17 @@ def test_executive_summary_year_over_year(built: Built) -> None:
     rows = {
         r[0]: r[1:]
         for r in built.warehouse.query(
-            "select month, net_sales, mer, ncac, net_sales_prev_year, net_sales_yoy_pct,"
-            " mer_prev_year, mer_yoy_pct, ncac_prev_year, contribution_margin_prev_year,"
-            " contribution_margin_yoy_pct from marts.executive_summary_monthly"
+            "select month, net_sales, mer, ncac, contribution_margin, net_sales_prev_year,"
+            " net_sales_yoy_pct, mer_prev_year, mer_yoy_pct, ncac_prev_year,"
+            " contribution_margin_prev_year, contribution_margin_yoy_pct"
+            " from marts.executive_summary_monthly"
         )
     }
     for month, (
         net,
         mer,
         ncac,
+        margin,
         net_py,
         net_yoy,
         mer_py,
@@ -272,12 +279,12 @@ def test_executive_summary_year_over_year(built: Built) -> None:
         cm_py,
         cm_yoy,
     ) in rows.items():
-        assert (cm_py, cm_yoy) == (None, None)
         if month < date(2025, 1, 1):
-            assert (net_py, net_yoy, mer_py, mer_yoy, ncac_py) == (None,) * 5
+            assert (net_py, net_yoy, mer_py, mer_yoy, ncac_py, cm_py, cm_yoy) == (None,) * 7
             continue
         last = rows[add_months(month, -12)]
-        assert (net_py, mer_py, ncac_py) == (last[0], last[1], last[2])
+        assert (net_py, mer_py, ncac_py, cm_py) == (last[0], last[1], last[2], last[3])
+        assert cm_py and close(cm_yoy, ratio(margin - cm_py, cm_py)), month
         assert close(net_yoy, ratio(net - net_py, net_py))
         assert close(mer_yoy, (mer - mer_py) / mer_py)
         assert ncac is not None and ncac_py is not None

@@ -255,18 +255,27 @@ def test_a_build_without_new_loads_rebuilds_no_order(stages: Stages, tmp_path: P
     assert query(copy, "select units from marts.shopify_unified where order_id = 1001")[0][0] > 999
 
 
-def test_tables_built_before_they_were_incremental_are_rebuilt_whole(
-    stages: Stages, tmp_path: Path
+@pytest.mark.parametrize(
+    "dropped",
+    [
+        ("_ingested_at", "_attribution_fingerprint", "_ingested_through"),
+        ("_attribution_fingerprint",),
+    ],
+    ids=["before-incremental", "before-fingerprint"],
+)
+def test_tables_built_by_an_older_version_are_rebuilt_whole(
+    stages: Stages, tmp_path: Path, dropped: tuple[str, ...]
 ) -> None:
-    """A warehouse from before `_ingested_at` and the attribution fingerprint existed: the
-    next build adds the columns and rebuilds every row, as a full refresh would."""
+    """A warehouse from before `_ingested_at` and the attribution fingerprint existed, or only
+    before the fingerprint did: the next build adds the columns and rebuilds every row of the
+    tables that lacked them, as a full refresh would."""
     copy = tmp_path / "warehouse.duckdb"
     shutil.copy(stages.database, copy)
     tables = list(stages.differences["campaign"])
     with duckdb.connect(str(copy)) as con:
         for table in tables:
             columns = {row[0] for row in con.execute(f"describe {table}").fetchall()}
-            for column in ("_ingested_at", "_attribution_fingerprint", "_ingested_through"):
+            for column in dropped:
                 if column in columns and not table.startswith("staging."):
                     con.execute(f"alter table {table} drop column {column}")
     build(copy, tmp_path / "dbt")

@@ -84,6 +84,20 @@ def test_product_performance_equals_truth_per_month_product_and_variant(built: B
     assert any(row[4] for row in actual.values()), "no returns: the test proves nothing"
 
 
+def test_product_performance_costs_goods_at_the_catalogs_unit_costs(built: Built) -> None:
+    rows = built.warehouse.query(
+        "select month, product_id, variant_id, cost_of_goods, net_sales - cost_of_goods,"
+        " gross_margin from marts.product_performance"
+    )
+    expected = {
+        key: None if cell.cost is None else truth.cents(cell.cost)
+        for key, cell in truth.product_months(built.dataset).items()
+    }
+    assert {(m, p, v): cost for m, p, v, cost, _, _ in rows} == expected
+    assert any(cost for cost in expected.values()), "no costs: the test proves nothing"
+    assert all(margin == gross_margin for *_, margin, gross_margin in rows)
+
+
 def test_product_performance_names_each_variant_as_the_catalog_does(built: Built) -> None:
     catalog = {v.id: (p.title, v.title, v.sku) for p in PRODUCTS for v in p.variants}
     rows = built.warehouse.query(

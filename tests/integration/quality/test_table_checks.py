@@ -131,25 +131,15 @@ def test_clean_warehouse_is_ok_and_first_schemas_become_the_baseline(proj: Proje
     assert rows == [(2, False)]
 
 
-@pytest.mark.parametrize(
-    ("age", "severity"),
-    [
-        (timedelta(hours=23, minutes=59), Severity.OK),
-        (timedelta(hours=24), Severity.WARN),
-        (timedelta(hours=47, minutes=59), Severity.WARN),
-        (timedelta(hours=48), Severity.CRITICAL),
-    ],
-    ids=["23h59-ok", "24h00-warn", "47h59-warn", "48h00-critical"],
-)
-def test_freshness_boundaries_on_a_frozen_clock(
-    proj: Project, age: timedelta, severity: Severity
-) -> None:
-    results = run(proj, "freshness", now=newest_orders_load(proj) + age)
-    assert results[("freshness", "raw_shopify.orders")].severity is severity
+def test_freshness_on_a_frozen_clock_is_stored_with_its_severity(proj: Project) -> None:
+    """The 24 h / 48 h boundaries themselves are in tests/unit/quality/test_freshness.py; here
+    the check runs through run_quality on a sandbox warehouse and its result is kept."""
+    results = run(proj, "freshness", now=newest_orders_load(proj) + timedelta(hours=48))
+    assert results[("freshness", "raw_shopify.orders")].severity is Severity.CRITICAL
     stored = wh(proj).query(
         "select severity from martlake.dq_check_result where table_name = 'raw_shopify.orders'"
     )
-    assert stored == [(severity.value,)]
+    assert stored == [(Severity.CRITICAL.value,)]
 
 
 def test_per_table_freshness_override_changes_the_severity(proj: Project) -> None:

@@ -9,23 +9,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from pydantic import SecretStr
 
-from martlake.config import GoogleAdsSettings, MetaAdsSettings, ShopifySettings, TikTokAdsSettings
 from martlake.errors import AuthError
 from martlake.quality.reconcile import Reconcilable
-from martlake.sandbox import (
-    SANDBOX_GOOGLE_CLIENT_ID,
-    SANDBOX_GOOGLE_CLIENT_SECRET,
-    SANDBOX_GOOGLE_DEVELOPER_TOKEN,
-    SANDBOX_GOOGLE_REFRESH_TOKEN,
-    SANDBOX_META_TOKEN,
-    SANDBOX_SHOPIFY_TOKEN,
-    SANDBOX_TIKTOK_TOKEN,
-    Business,
-    EmulatorServer,
-    SimulatorConfig,
-)
+from martlake.sandbox import SANDBOX_SHOPIFY_TOKEN, Business, EmulatorServer, SimulatorConfig
 from martlake.sources import GoogleAdsSource, MetaAdsSource, ShopifySource, TikTokAdsSource
+from tests.contract.support import sandbox_settings
 
 START, END = date(2025, 3, 1), date(2025, 3, 20)
 SINCE, UNTIL = date(2025, 3, 10), date(2025, 3, 20)
@@ -46,47 +36,22 @@ def server() -> Iterator[EmulatorServer]:
 
 
 def _shopify(server: EmulatorServer, token: str = SANDBOX_SHOPIFY_TOKEN) -> ShopifySource:
-    return ShopifySource(
-        ShopifySettings(shop=SHOP, access_token=token, base_url=server.shopify_base_url),
-        backoff=0.01,
-    )
+    config = server.business.config
+    access = {"access_token": SecretStr(token)}
+    return ShopifySource(sandbox_settings("shopify", server, config).model_copy(update=access),
+                         backoff=0.01)  # fmt: skip
 
 
 def _meta(server: EmulatorServer) -> MetaAdsSource:
-    return MetaAdsSource(
-        MetaAdsSettings(
-            account_ids=["act_1234567890"],
-            access_token=SANDBOX_META_TOKEN,
-            base_url=server.meta_base_url,
-        ),
-        backoff=0.01,
-    )
+    return MetaAdsSource(sandbox_settings("meta", server, server.business.config), backoff=0.01)
 
 
 def _google(server: EmulatorServer) -> GoogleAdsSource:
-    return GoogleAdsSource(
-        GoogleAdsSettings(
-            customer_ids=["1234567890"],
-            developer_token=SANDBOX_GOOGLE_DEVELOPER_TOKEN,
-            client_id=SANDBOX_GOOGLE_CLIENT_ID,
-            client_secret=SANDBOX_GOOGLE_CLIENT_SECRET,
-            refresh_token=SANDBOX_GOOGLE_REFRESH_TOKEN,
-            base_url=server.google_base_url,
-            token_url=f"{server.google_base_url}/token",
-        ),
-        backoff=0.01,
-    )
+    return GoogleAdsSource(sandbox_settings("google", server, server.business.config), backoff=0.01)
 
 
 def _tiktok(server: EmulatorServer) -> TikTokAdsSource:
-    return TikTokAdsSource(
-        TikTokAdsSettings(
-            advertiser_ids=["7000000000000000001"],
-            access_token=SANDBOX_TIKTOK_TOKEN,
-            base_url=server.tiktok_base_url,
-        ),
-        backoff=0.01,
-    )
+    return TikTokAdsSource(sandbox_settings("tiktok", server, server.business.config), backoff=0.01)
 
 
 def _days(source: Reconcilable) -> tuple[dict[date, Decimal], str, str | None]:

@@ -51,6 +51,7 @@ MODELS = {
     "stg_shopify__order_lines": "staging",
     "stg_shopify__refund_lines": "staging",
     "stg_shopify__refund_transactions": "staging",
+    "stg_shopify__variant_costs": "staging",
     "stg_meta_ads__insights": "staging",
     "stg_google_ads__campaign_stats": "staging",
     "stg_google_ads__ad_group_stats": "staging",
@@ -307,6 +308,15 @@ def test_ratios_are_null_without_a_denominator(built: Build) -> None:
         ("meta", D("0.00"), D("31.50"), None),
         ("tiktok", D("6.30"), D("0.00"), 0.0),
     ]
+
+
+def test_without_unit_costs_cost_of_goods_and_margin_stay_empty(built: Build) -> None:
+    """The fixture raw zone has no raw variant_costs: martlake does not guess a margin."""
+    assert built.rows(
+        "select count(*) > 0, count(cost_of_goods), count(contribution_margin)"
+        " from marts.executive_summary_monthly"
+    ) == [(True, 0, 0)]
+    assert built.rows("select count(cost_of_goods) from marts.product_performance") == [(0,)]
 
 
 def test_marketing_unified_skips_days_without_any_activity(built: Build) -> None:

@@ -12,11 +12,13 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from martlake.sandbox import SANDBOX_META_TOKEN, SANDBOX_SHOPIFY_TOKEN, Business
+from martlake.sandbox._catalog import PRODUCTS as CATALOG
 from martlake.sandbox.emulators import MetaAdsApp, ShopifyApp
 from martlake.sandbox.emulators._http import Headers, Request, Response
 
 ORDERS = "/admin/api/2024-10/orders.json"
 INSIGHTS = "/v21.0/act_1234567890/insights"
+PRODUCTS_BY_ID = {p.id: p for p in CATALOG}
 
 
 def shopify_get(
@@ -113,7 +115,7 @@ def test_single_order_shop_and_unknown_paths(shopify: ShopifyApp, small_business
     one = shopify_get(shopify, f"/admin/api/2024-10/orders/{first['id']}.json")
     assert body(one) == {"order": first}
     assert shopify_get(shopify, "/admin/api/2024-10/orders/1.json").status == 404
-    assert shopify_get(shopify, "/admin/api/2024-10/products.json").status == 404
+    assert shopify_get(shopify, "/admin/api/2024-10/customers.json").status == 404
     assert shopify_get(shopify, "/nope").status == 404
     shop = body(shopify_get(shopify, "/admin/api/2024-10/shop.json"))["shop"]
     assert shop["myshopify_domain"] == small_business.config.shop_domain
@@ -149,6 +151,84 @@ def test_since_id_created_and_updated_filters(
         if datetime.fromisoformat(o["updated_at"]) >= datetime.fromisoformat(bound)
     ]
     assert updated == len(expected) > 0
+
+
+PRODUCTS = "/admin/api/2024-10/products.json"
+INVENTORY = "/admin/api/2024-10/inventory_items.json"
+
+
+def test_products_are_paged_by_page_info_with_every_variant(shopify: ShopifyApp) -> None:
+    response = shopify_get(shopify, PRODUCTS, limit=10, fields="id,title,variants")
+    pages = [body(response)["products"]]
+    query = next_query(response)
+    assert query is not None and set(query) == {"limit", "fields", "page_info"}
+    while query is not None:
+        response = shopify_get(shopify, PRODUCTS, **query)
+        assert 'rel="previous"' in dict(response.headers)["Link"]
+        pages.append(body(response)["products"])
+        query = next_query(response)
+    assert [len(p) for p in pages] == [10, 10, len(PRODUCTS_BY_ID) - 20]
+    seen = [p for page in pages for p in page]
+    assert [p["id"] for p in seen] == sorted(PRODUCTS_BY_ID)
+    assert all(set(p) == {"id", "title", "variants"} for p in seen)
+    for product in seen:
+        expected = PRODUCTS_BY_ID[product["id"]]
+        assert product["title"] == expected.title
+        assert [
+            (v["id"], v["product_id"], v["sku"], Decimal(v["price"]), v["inventory_item_id"])
+            for v in product["variants"]
+        ] == [
+            (v.id, expected.id, v.sku, Decimal(v.price) / 100, v.inventory_item_id)
+            for v in expected.variants
+        ]
+    full = body(shopify_get(shopify, PRODUCTS))["products"][0]
+    assert full["status"] == "active" and full["handle"] == "everyday-tee"
+    assert full["created_at"] < full["updated_at"]
+    too_many = shopify_get(shopify, PRODUCTS, limit=251)
+    assert too_many.status == 400 and "limit" in body(too_many)["errors"]
+    token = next_query(shopify_get(shopify, PRODUCTS, limit=5))
+    assert token is not None
+    extra = shopify_get(shopify, PRODUCTS, page_info=token["page_info"], title="Tee")
+    assert extra.status == 400 and "title" in body(extra)["errors"]
+
+
+def test_inventory_items_carry_the_unit_cost_and_skip_unknown_ids(shopify: ShopifyApp) -> None:
+    variants = [v for p in PRODUCTS_BY_ID.values() for v in p.variants]
+    ids = [v.inventory_item_id for v in variants[:3]] + [1, variants[0].id]
+    items = body(shopify_get(shopify, INVENTORY, ids=",".join(map(str, ids))))
+    assert [i["id"] for i in items["inventory_items"]] == ids[:3]
+    for item, variant in zip(items["inventory_items"], variants, strict=False):
+        assert variant.unit_cost is not None
+        assert Decimal(item["cost"]) == Decimal(variant.unit_cost) / 100
+        assert 0.28 <= variant.unit_cost / variant.price <= 0.46
+        assert item["sku"] == variant.sku and item["tracked"] is True
+        assert item["country_code_of_origin"] is None and item["updated_at"]
+
+
+def test_inventory_items_page_past_the_limit(shopify: ShopifyApp) -> None:
+    ids = [v.inventory_item_id for p in PRODUCTS_BY_ID.values() for v in p.variants]
+    assert len(ids) > 50
+    first = shopify_get(shopify, INVENTORY, ids=",".join(map(str, ids)))
+    query = next_query(first)
+    assert len(body(first)["inventory_items"]) == 50 and query is not None
+    rest = body(shopify_get(shopify, INVENTORY, **query))["inventory_items"]
+    assert [i["id"] for i in body(first)["inventory_items"] + rest] == sorted(ids)
+    every = shopify_get(shopify, INVENTORY, ids=",".join(map(str, ids)), limit=250)
+    assert next_query(every) is None and len(body(every)["inventory_items"]) == len(ids)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"ids": ""}, {"ids": ",".join(str(i) for i in range(1, 102))}, {"ids": "1,two"}],
+    ids=["no-ids", "empty-ids", "101-ids", "not-int"],
+)
+def test_bad_inventory_item_ids_are_422_like_shopify(
+    shopify: ShopifyApp, query: dict[str, str]
+) -> None:
+    response = shopify_get(shopify, INVENTORY, **query)
+    assert response.status == 422
+    errors = body(response)["errors"]
+    assert list(errors) == ["ids"] and isinstance(errors["ids"], list) and errors["ids"][0]
 
 
 def test_meta_levels_aggregate_the_ad_rows(meta: MetaAdsApp, small_business: Business) -> None:

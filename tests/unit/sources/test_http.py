@@ -135,6 +135,7 @@ def test_shopify_pauses_when_the_call_limit_bucket_is_nearly_full(
         (200, {}, shop),
         (200, {"X-Shopify-Shop-Api-Call-Limit": "39/40"}, {"orders": []}),
         (200, {}, {"events": []}),
+        (200, {}, {"products": []}),
     ]
     settings = ShopifySettings(
         shop="s.myshopify.com", access_token=SecretStr("t"), base_url=scripted_server.url,

@@ -1,5 +1,5 @@
-"""Shopify Admin API (2024-10) emulator: REST orders, orders/count, single order, shop and
-order destroy events; GraphQL bulk operations over orders.
+"""Shopify Admin API (2024-10) emulator: REST orders, orders/count, single order, shop, order
+destroy events, products and inventory items (unit costs); GraphQL bulk operations over orders.
 
 REST follows https://shopify.dev/docs/api/admin-rest/usage/pagination: results in id order, a
 `Link` header with `rel="previous"`/`rel="next"` URLs whose opaque `page_info` carries the
@@ -42,6 +42,8 @@ _PAGE_INFO_COMPANIONS = frozenset({"page_info", "limit", "fields"})
 _ROUTE = re.compile(r"^/admin/api/(?P<version>\d{4}-\d{2}|unstable)/(?P<resource>[\w/]+)\.json$")
 _ORDER = re.compile(r"^orders/(?P<id>\d+)$")
 _STATUSES = ("open", "closed", "cancelled", "any")
+MAX_INVENTORY_IDS = 100
+"""Most ids one `inventory_items.json?ids=` call accepts (Shopify "InventoryItem")."""
 _EVENT_FILTERS = ("filter", "verb", "created_at_min", "created_at_max", "since_id")
 DRIFT_KINDS = frozenset({"new_field", "renamed_field", "numbers_as_strings"})
 """Drift kinds the Shopify emulator acts on; `dash_values` is not something Shopify does."""
@@ -59,9 +61,10 @@ _INVALID_TOKEN = {
 
 
 class _BadRequest(Exception):
-    def __init__(self, errors: Any) -> None:
+    def __init__(self, errors: Any, status: int = 400) -> None:
         super().__init__(str(errors))
         self.errors = errors
+        self.status = status
 
 
 def _encode_cursor(payload: dict[str, Any]) -> str:
@@ -199,6 +202,10 @@ class ShopifyApp:
                 return json_response(200, {"count": len(selection)}, headers)
             if resource == "shop":
                 return json_response(200, {"shop": self.business.shop}, headers)
+            if resource == "products":
+                return self._products(request, version, headers)
+            if resource == "inventory_items":
+                return self._inventory_items(request, version, headers)
             order = _ORDER.match(resource)
             if order is not None:
                 index = self._index.get(int(order["id"]))
@@ -207,7 +214,7 @@ class ShopifyApp:
                 body = b'{"order":' + self._order_bytes(index, request.query) + b"}"
                 return Response(200, body, headers)
         except _BadRequest as exc:
-            return json_response(400, {"errors": exc.errors}, headers)
+            return json_response(exc.status, {"errors": exc.errors}, headers)
         return json_response(404, {"errors": "Not Found"}, headers)
 
     def _fields(self, query: dict[str, str]) -> frozenset[str] | None:
@@ -274,6 +281,78 @@ class ShopifyApp:
             params = urlencode({"limit": limit, "page_info": token})
             headers = [*headers, ("Link", f'<{url}?{params}>; rel="next"')]
         return json_response(200, {"events": page}, headers)
+
+    def _products(self, request: Request, version: str, headers: list[tuple[str, str]]) -> Response:
+        filters, cursor = self._page_filters(request.query, ())
+        products = self.business.products
+        return self._id_page(request, version, "products", products, filters, cursor, headers)
+
+    def _inventory_items(
+        self, request: Request, version: str, headers: list[tuple[str, str]]
+    ) -> Response:
+        filters, cursor = self._page_filters(request.query, ("ids",))
+        raw = [part.strip() for part in filters.get("ids", "").split(",") if part.strip()]
+        if not raw:
+            raise _BadRequest({"ids": ["can't be blank"]}, 422)
+        if len(raw) > MAX_INVENTORY_IDS:
+            raise _BadRequest({"ids": [f"exceeds the maximum of {MAX_INVENTORY_IDS} ids"]}, 422)
+        if not all(part.isdigit() for part in raw):
+            raise _BadRequest({"ids": ["must be a comma-separated list of integers"]}, 422)
+        known = self.business.inventory_items
+        items = [known[i] for i in sorted({int(part) for part in raw}) if i in known]
+        return self._id_page(request, version, "inventory_items", items, filters, cursor, headers)
+
+    def _page_filters(
+        self, query: dict[str, str], names: tuple[str, ...]
+    ) -> tuple[dict[str, str], dict[str, Any] | None]:
+        if "page_info" not in query:
+            return {name: query[name] for name in names if query.get(name)}, None
+        extra = sorted(set(query) - _PAGE_INFO_COMPANIONS)
+        if extra:
+            raise _BadRequest(
+                {k: f"{k} cannot be passed when page_info is present." for k in extra}
+            )
+        cursor = _decode_cursor(query["page_info"])
+        return {str(k): str(v) for k, v in cursor["filters"].items()}, cursor
+
+    def _id_page(
+        self,
+        request: Request,
+        version: str,
+        key: str,
+        objects: list[dict[str, Any]],
+        filters: dict[str, str],
+        cursor: dict[str, Any] | None,
+        headers: list[tuple[str, str]],
+    ) -> Response:
+        # `objects` sorted by id; the page and its links the way `_orders` pages orders.
+        query = request.query
+        limit = self._limit(query)
+        ids = [int(o["id"]) for o in objects]
+        if cursor is None:
+            start, end = 0, limit
+        elif cursor["direction"] == "next":
+            start = bisect_right(ids, cursor["last_id"])
+            end = start + limit
+        else:
+            end = bisect_left(ids, cursor["last_id"])
+            start = max(0, end - limit)
+        page = objects[start:end]
+        fields = self._fields(query)
+        body = page if fields is None else [{k: o[k] for k in o if k in fields} for o in page]
+        links = _page_links(
+            f"{request.base_url}/admin/api/{version}/{key}.json",
+            query,
+            limit,
+            filters,
+            previous=ids[start] if page and cursor is not None and start > 0 else None,
+            following=ids[start + len(page) - 1]
+            if page and start + len(page) < len(objects)
+            else None,
+        )
+        if links:
+            headers = [*headers, ("Link", ", ".join(links))]
+        return json_response(200, {key: body}, headers)
 
     def _parse_time(self, name: str, value: str) -> float:
         try:
@@ -371,25 +450,39 @@ class ShopifyApp:
             start = max(0, end - limit)
         page = selection[start:end]
         body = b'{"orders":[' + b",".join(self._order_bytes(i, query) for i in page) + b"]}"
-        links: list[str] = []
-        if page:
-            url = f"{request.base_url}/admin/api/{version}/orders.json"
-            extra_params = {"fields": query["fields"]} if query.get("fields") else {}
-
-            def link(direction: str, last_id: int, rel: str) -> str:
-                token = _encode_cursor(
-                    {"direction": direction, "last_id": last_id, "filters": filters}
-                )
-                params = urlencode({"limit": limit, **extra_params, "page_info": token})
-                return f'<{url}?{params}>; rel="{rel}"'
-
-            if cursor is not None and start > 0:
-                links.append(link("prev", self._ids[page[0]], "previous"))
-            if start + len(page) < len(selection):
-                links.append(link("next", self._ids[page[-1]], "next"))
+        links = _page_links(
+            f"{request.base_url}/admin/api/{version}/orders.json",
+            query,
+            limit,
+            filters,
+            previous=self._ids[page[0]] if page and cursor is not None and start > 0 else None,
+            following=self._ids[page[-1]] if page and start + len(page) < len(selection) else None,
+        )
         if links:
             headers = [*headers, ("Link", ", ".join(links))]
         return Response(200, body, headers)
+
+
+def _page_links(
+    url: str,
+    query: dict[str, str],
+    limit: int,
+    filters: dict[str, str],
+    *,
+    previous: int | None,
+    following: int | None,
+) -> list[str]:
+    """Shopify's `Link` header entries around a page: `page_info` cursors after the id of the
+    page's first object (previous) or last object (next), carrying `limit` and `fields`."""
+    extra = {"fields": query["fields"]} if query.get("fields") else {}
+
+    def link(direction: str, last_id: int, rel: str) -> str:
+        token = _encode_cursor({"direction": direction, "last_id": last_id, "filters": filters})
+        params = urlencode({"limit": limit, **extra, "page_info": token})
+        return f'<{url}?{params}>; rel="{rel}"'
+
+    links = [] if previous is None else [link("prev", previous, "previous")]
+    return links if following is None else [*links, link("next", following, "next")]
 
 
 def _drifted(order: dict[str, Any], drift: frozenset[str]) -> dict[str, Any]:

@@ -98,10 +98,27 @@ DELETED_ORDERS = pa.schema(
     ]
 )
 
+VARIANT_COSTS = pa.schema(
+    [
+        ("product_id", pa.int64()),
+        ("variant_id", pa.int64()),
+        ("inventory_item_id", pa.int64()),
+        ("sku", pa.string()),
+        ("product_title", pa.string()),
+        ("variant_title", pa.string()),
+        ("unit_cost", MONEY),
+        ("cost_updated_at", TIMESTAMP),
+        ("shop_domain", pa.string()),
+    ]
+)
+"""One row per variant each run: its inventory item's unit cost (None when unset) and when the
+item was last updated."""
+
 SCHEMAS = {
     "orders": ORDERS,
     "order_lines": ORDER_LINES,
     "refund_lines": REFUND_LINES,
     "refund_transactions": REFUND_TRANSACTIONS,
     "deleted_orders": DELETED_ORDERS,
+    "variant_costs": VARIANT_COSTS,
 }

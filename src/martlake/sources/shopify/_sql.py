@@ -155,9 +155,15 @@ SELECT
 FROM items
 """
 
-REFUND_LINES = """
+# Every refund of every order on the pages, with its order id.
+_REFUNDS = """
 WITH refunds AS (SELECT o.id AS order_id, unnest(o.refunds) AS r
-    FROM (SELECT unnest(p.orders) AS o FROM pages)),
+    FROM (SELECT unnest(p.orders) AS o FROM pages))
+"""
+
+REFUND_LINES = (
+    _REFUNDS
+    + """,
 lines AS (SELECT order_id, r, unnest(r.refund_line_items) AS rli FROM refunds)
 SELECT
     ml_int(rli.id) AS id,
@@ -172,10 +178,11 @@ SELECT
     (rli IS NULL OR rli.id IS NULL OR rli.quantity IS NULL OR rli.subtotal IS NULL) AS _miss
 FROM lines
 """
+)
 
-REFUND_TRANSACTIONS = """
-WITH refunds AS (SELECT o.id AS order_id, unnest(o.refunds) AS r
-    FROM (SELECT unnest(p.orders) AS o FROM pages)),
+REFUND_TRANSACTIONS = (
+    _REFUNDS
+    + """,
 txns AS (SELECT order_id, r, unnest(r.transactions) AS t FROM refunds)
 SELECT
     ml_int(t.id) AS id,
@@ -192,6 +199,7 @@ SELECT
     (t IS NULL OR t.id IS NULL OR t.amount IS NULL) AS _miss
 FROM txns
 """
+)
 
 QUERIES = {
     "orders": ORDERS,

@@ -1,5 +1,6 @@
 """Orders from the Admin API: a GraphQL bulk operation for backfills, then REST increments on
-`updated_at` paged by `page_info`; deleted orders from the `destroy` events."""
+`updated_at` paged by `page_info`; deleted orders from the `destroy` events; variant unit costs
+from products and their inventory items."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from time import sleep
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,6 +49,9 @@ LEAK_PER_SECOND = 2.0
 HEADROOM = 4
 REFETCH_BATCH = 250
 """Orders re-read per `orders.json?ids=` call for their refunds (REST's maximum `limit`)."""
+INVENTORY_BATCH = 100
+"""Inventory items asked per `inventory_items.json?ids=` call (Shopify "InventoryItem": at most
+100 ids)."""
 
 # Fields of the REST Order and LineItem resources (2024-10). Anything else is new: loaded as
 # before, and named once per run in a warning so an API change is noticed.
@@ -88,17 +92,22 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "refund_lines": ("id", "quantity", "subtotal"),
     "refund_transactions": ("id", "amount"),
     "deleted_orders": ("id", "subject_id", "created_at"),
+    "products": ("id", "variants"),
+    "variants": ("id",),
+    "inventory_items": ("id", "cost", "updated_at"),
 }
 
 
 class ShopifySource(Source):
     """Shopify orders (with line items, refunds, refund transactions and the customer, PII
-    hashed) and deleted orders.
+    hashed), deleted orders and variant unit costs.
 
     A backfill (no watermark yet, `full_refresh` or a `start_date`) reads orders with one
     GraphQL bulk operation (`bulk = "auto"`); later runs ask REST for orders with
     `updated_at >= watermark - lookback_days`, so edits and refunds on older orders are picked
-    up; the raw zone keeps every version. Money lands in the shop currency.
+    up; the raw zone keeps every version. Every run also snapshots each variant's unit cost
+    (`variant_costs`, from products and their inventory items: the app needs `read_products`
+    and `read_inventory`). Money lands in the shop currency.
     """
 
     name = "shopify"
@@ -193,6 +202,7 @@ class ShopifySource(Source):
         else:
             yield from self._rest_orders(since, until, timezone, ctx)
         yield from self._deleted_orders(since, ctx)
+        yield from self._variant_costs(ctx)
 
     def _bulk(self, ctx: ExtractContext) -> bool:
         mode = self.settings.bulk
@@ -335,6 +345,77 @@ class ShopifySource(Source):
                     "shopify", "deleted_orders", SCHEMAS["deleted_orders"], cols, ctx.run_id
                 ),
             )
+
+    def _variant_costs(self, ctx: ExtractContext) -> Iterator[Batch]:
+        try:
+            variants, item_ids, items = self._costed_variants()
+        except AuthError as exc:
+            if "(403)" not in str(exc):
+                raise
+            # An app installed before martlake read costs: orders still load, costs wait.
+            logger.warning(
+                "shopify: variant costs skipped, the app lacks `read_products` or"
+                " `read_inventory` (403): grant both and reinstall it to get cost of goods"
+                " and contribution margin"
+            )
+            return
+        cols: dict[str, list[Any]] = defaultdict(list)
+        for (product, variant), item_id in zip(variants, item_ids, strict=True):
+            found = items.get(item_id) if item_id is not None else None
+            cost, updated = (found["cost"], found["updated_at"]) if found else (None, None)
+            cols["product_id"].append(_int(product["id"], "variant_costs", "product_id"))
+            cols["variant_id"].append(_int(variant["id"], "variant_costs", "variant_id"))
+            cols["inventory_item_id"].append(item_id)
+            cols["sku"].append(variant.get("sku") or (found or {}).get("sku"))
+            cols["product_title"].append(product.get("title"))
+            cols["variant_title"].append(variant.get("title"))
+            cols["unit_cost"].append(_number(cost, "variant_costs", "unit_cost"))
+            cols["cost_updated_at"].append(updated)
+            cols["shop_domain"].append(self.settings.shop)
+        logger.debug("shopify: %d variants, %d inventory items", len(variants), len(items))
+        if cols:
+            yield Batch(
+                "variant_costs",
+                build_table("shopify", "variant_costs", SCHEMAS["variant_costs"], cols, ctx.run_id),
+            )
+
+    def _costed_variants(
+        self,
+    ) -> tuple[
+        list[tuple[dict[str, Any], dict[str, Any]]],
+        list[int | None],
+        dict[int, dict[str, Any]],
+    ]:
+        """Every (product, variant), each variant's inventory item id, and the items by id."""
+        params: dict[str, Any] = {
+            "fields": "id,title,variants",
+            "limit": min(self.settings.page_size, 250),
+        }
+        variants: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for products in self._pages(f"{self._api}/products.json", params, "products"):
+            for product in products:
+                _require(product, "products")
+                for variant in product["variants"] or []:
+                    _require(variant, "variants")
+                    variants.append((product, variant))
+        item_ids = [
+            _int(v.get("inventory_item_id"), "variant_costs", "inventory_item_id")
+            for _, v in variants
+        ]
+        wanted = list(dict.fromkeys(i for i in item_ids if i is not None))
+        items: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(wanted), INVENTORY_BATCH):
+            chunk = wanted[start : start + INVENTORY_BATCH]
+            # `limit` too: Shopify pages these 50 at a time by default.
+            query = {"ids": ",".join(str(i) for i in chunk), "limit": 250}
+            url = f"{self._api}/inventory_items.json"
+            for page in self._pages(url, query, "inventory_items"):
+                for item in page:
+                    _require(item, "inventory_items")
+                    got = _int(item["id"], "variant_costs", "inventory_item_id")
+                    if got is not None:
+                        items[got] = item
+        return variants, item_ids, items
 
     def _since(self, ctx: ExtractContext, zone: ZoneInfo) -> datetime | None:
         if ctx.start_date is not None:
@@ -539,6 +620,23 @@ def _int(value: Any, table: str, name: str) -> int | None:
     )
 
 
+def _number(value: Any, table: str, name: str) -> str | None:
+    """A money amount sent as a string or number, checked to be a number."""
+    text = _money(value)
+    if text is None:
+        return None
+    try:
+        finite = Decimal(text).is_finite()
+    except (InvalidOperation, ValueError):
+        finite = False
+    if not finite:
+        raise SourceContractError(
+            f"shopify: `{table}.{name}` is `{text[:40]}`, not a number: the Admin API payload "
+            "changed; check `api_version` in martlake.toml or report it"
+        )
+    return text
+
+
 def _money(value: Any) -> str | None:
     if value is None or value == "":
         return None
@@ -622,8 +720,9 @@ def _map_error(response: httpx.Response) -> MartlakeError | None:
         )
     if status == 403:
         return AuthError(
-            "shopify: the token lacks a permission (403): grant `read_orders` (and "
-            "`read_all_orders` for orders older than 60 days) to the app and reinstall it"
+            "shopify: the token lacks a permission (403): grant `read_orders`, `read_products` "
+            "and `read_inventory` (and `read_all_orders` for orders older than 60 days) to the "
+            "app and reinstall it"
         )
     if status == 404:
         return SourceContractError(

@@ -36,19 +36,64 @@
     {%- if execute and config.get('incremental_strategy') == 'rebuild_keys'
         and is_incremental() -%}
     create or replace table {{ rebuild_keys_relation() }} as
+    {% if rebuilds_everything() -%}
+    select distinct {{ config.require('unique_key') }} from {{ this }}
+    {%- else -%}
     select distinct * from ({{ context[config.require('rebuild_keys')]() }}) as rebuild_keys
+    {%- endif %}
     {%- endif -%}
 {%- endmacro %}
 
 {#-
-  The newest raw load the incremental model has processed: NULL while it is empty or when it
-  was built before it had `_ingested_at` (then everything is rebuilt, and the column added).
+  An incremental model without a watermark (no rows yet, say a shop that never refunded, or
+  built before it had one), or without a column its `rebuild_all_without` config names (built
+  by an older version), rebuilds every row, as a full refresh, without working out keys.
+-#}
+{% macro rebuilds_everything() -%}
+    {%- for required in config.get('rebuild_all_without', []) -%}
+        {%- if not has_column(this, required) -%}
+            {{ return(true) }}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set column = '_ingested_through' if has_column(this, '_ingested_through')
+        else '_ingested_at' -%}
+    {{ return(watermark_literal(this, column).strip().startswith('cast(null')) }}
+{%- endmacro %}
+
+{#-
+  The newest raw load the incremental model has processed, as a literal (NULL while it is empty
+  or when it was built before it had `_ingested_at`: then everything is rebuilt, and the column
+  added). A literal, not a subquery, lets DuckDB skip the raw row groups loaded before it.
 -#}
 {% macro built_through() -%}
-    {%- if has_column(this, '_ingested_at') -%}
-        (select max(built._ingested_at) from {{ this }} as built)
-    {%- else -%}
+    {{ watermark_literal(this, '_ingested_at') }}
+{%- endmacro %}
+
+{% macro watermark_literal(relation, column) -%}
+    {%- set value = none -%}
+    {%- if execute and has_column(relation, column) -%}
+        {%- set memo = invocation_memo() -%}
+        {%- set key = 'max|' ~ column ~ '|' ~ relation -%}
+        {%- if key not in memo -%}
+            {%- do memo.update({key: run_query(
+                'select cast(max(' ~ column ~ ') as varchar) from ' ~ relation
+            ).columns[0].values()[0]}) -%}
+        {%- endif -%}
+        {%- set value = memo[key] -%}
+    {%- endif -%}
+    {%- if value is none -%}
         cast(null as timestamptz)
+    {%- else -%}
+        timestamptz '{{ value }}'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- `column > watermark`, true for every row when the watermark is NULL. -#}
+{% macro loaded_after(column, watermark) -%}
+    {%- if watermark.strip().startswith('cast(null') -%}
+        true
+    {%- else -%}
+        {{ column }} > {{ watermark }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -56,19 +101,18 @@
     {%- if not execute -%}
         {{ return(false) }}
     {%- endif -%}
-    {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') -%}
-    {{ return(name in (columns | map('lower') | list)) }}
+    {{ return(name | lower in relation_column_names(relation)) }}
 {%- endmacro %}
 
 {#- Orders with a raw version or deletion loaded after the model's previous build. -#}
 {% macro shopify_orders_loaded() -%}
     select id as order_id
     from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
-    where coalesce(_ingested_at > {{ built_through() }}, true)
+    where {{ loaded_after('_ingested_at', built_through()) }}
     union
     select order_id
     from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
-    where coalesce(_ingested_at > {{ built_through() }}, true)
+    where {{ loaded_after('_ingested_at', built_through()) }}
 {%- endmacro %}
 
 {#-
@@ -101,15 +145,23 @@
     )
 {%- endmacro %}
 
+{#-
+  Keys of the rows attributed under another fingerprint than now's: the campaigns, the channel
+  spellings or the discount-code rules changed since they were built. Every model that keeps
+  `_attribution_fingerprint` names it in `rebuild_all_without`, so a table built before the
+  column existed is rebuilt whole once.
+-#}
+{% macro fingerprint_changed(key='order_id') -%}
+    select {{ key }}
+    from {{ this }}
+    where _attribution_fingerprint is distinct from {{ attribution_fingerprint() }}
+{%- endmacro %}
+
 {#- Rebuild keys of int_orders__attributed. -#}
 {% macro attributed_orders_to_rebuild() -%}
     {{ shopify_orders_loaded() }}
     union
-    select order_id
-    from {{ this }}
-    {% if has_column(this, '_attribution_fingerprint') -%}
-    where _attribution_fingerprint is distinct from {{ attribution_fingerprint() }}
-    {%- endif %}
+    {{ fingerprint_changed() }}
 {%- endmacro %}
 
 {#- Rebuild keys of int_orders__sequenced. -#}
@@ -124,9 +176,8 @@
 {#-
   Rebuild keys of shopify_unified: orders loaded since its previous build, the other orders of
   their customers whose number in int_orders__sequenced changed (a late, backfilled, moved or
-  deleted order renumbers only the orders after it), and, when the attribution fingerprint
-  changed, the orders attributed with another one. Tables built before they held
-  `_attribution_fingerprint` compare their attribution with int_orders__attributed instead.
+  deleted order renumbers only the orders after it), and the orders attributed under another
+  fingerprint.
 -#}
 {% macro unified_orders_to_rebuild() -%}
     {{ shopify_orders_loaded() }}
@@ -141,63 +192,24 @@
         on unified.order_id = sequenced.order_id
     where unified.customer_order_number is distinct from sequenced.customer_order_number
     union
-    {% if has_column(this, '_attribution_fingerprint') -%}
-    select order_id
-    from {{ this }}
-    where _attribution_fingerprint is distinct from {{ attribution_fingerprint() }}
-    {%- else -%}
-    select unified.order_id
-    from {{ this }} as unified
-    inner join {{ ref('int_orders__attributed') }} as attributed
-        on unified.order_id = attributed.order_id
-    where (
-        unified.channel, unified.platform, unified.campaign_id, unified.campaign_name,
-        unified.attribution_method
-    ) is distinct from (
-        attributed.channel, attributed.platform, attributed.campaign_id,
-        attributed.campaign_name, attributed.attribution_method
-    )
-    {%- endif %}
+    {{ fingerprint_changed() }}
 {%- endmacro %}
 
 {#-
-  Rebuild keys of a model of order lines or refund lines that copies order columns from
-  shopify_unified: orders loaded since its previous build and, when the attribution
-  fingerprint changed, the orders copied under another one (attributed again). Tables built
-  before they held `_attribution_fingerprint` compare the copied columns instead.
+  Rebuild keys of shopify_order_lines and shopify_refund_lines, which copy order columns from
+  shopify_unified: orders loaded since their previous build and the orders copied under
+  another attribution fingerprint.
 -#}
-{% macro order_copies_to_rebuild(columns) -%}
+{% macro order_copies_to_rebuild() -%}
     {{ shopify_orders_loaded() }}
     union
-    {% if has_column(this, '_attribution_fingerprint') -%}
-    select order_id
-    from {{ this }}
-    where _attribution_fingerprint is distinct from {{ attribution_fingerprint() }}
-    {%- else -%}
-    select copies.order_id
-    from {{ this }} as copies
-    inner join {{ ref('shopify_unified') }} as unified
-        on copies.order_id = unified.order_id
-    where (
-        {%- for column in columns %}copies.{{ column }}{{ ", " if not loop.last }}{% endfor -%}
-    ) is distinct from (
-        {%- for column in columns %}unified.{{ column }}{{ ", " if not loop.last }}{% endfor -%}
-    )
-    {%- endif %}
-{%- endmacro %}
-
-{% macro order_lines_to_rebuild() -%}
-    {{ order_copies_to_rebuild(['channel', 'platform', 'campaign_id']) }}
-{%- endmacro %}
-
-{% macro refund_lines_to_rebuild() -%}
-    {{ order_copies_to_rebuild(['channel']) }}
+    {{ fingerprint_changed() }}
 {%- endmacro %}
 
 {#-
   Rebuild keys of customer_ltv: the customers of the orders loaded since its previous build,
   those with a horizon that elapsed since (the as-of date moved), and those whose first order
-  is attributed to another channel now.
+  was attributed under another fingerprint.
 -#}
 {% macro customer_ltv_to_rebuild() -%}
     {{ shopify_customers_loaded() }}
@@ -210,29 +222,19 @@
         {{- " or" if not loop.last }}
         {%- endfor %}
     union
-    {% if has_column(this, '_attribution_fingerprint') -%}
-    select customer_key
-    from {{ this }}
-    where _attribution_fingerprint is distinct from {{ attribution_fingerprint() }}
-    {%- else -%}
-    select ltv.customer_key
-    from {{ this }} as ltv
-    inner join {{ ref('shopify_unified') }} as unified
-        on ltv.first_order_id = unified.order_id
-    where ltv.first_order_channel is distinct from unified.channel
-    {%- endif %}
+    {{ fingerprint_changed('customer_key') }}
 {%- endmacro %}
 
 {#-
-  `where` clause of an incremental model's rows: only the keys `macro` names on an incremental
-  build (staged once when it is the model's `rebuild_keys`), every row on a full one.
--#}
-{#-
-  Rows of the keys to rebuild, and rows without a key: those are rebuilt every time (and
-  deleted first, above), as a full refresh would hold them, so a not_null test still sees them.
+  `where` clause of an incremental model's rows: on an incremental build, the rows of the keys
+  `macro` names (staged once when it is the model's `rebuild_keys`) and the rows without a
+  key, which are rebuilt every time (and deleted first, above) as a full refresh would hold
+  them, so a not_null test still sees them; every row on a full build.
 -#}
 {% macro only_rebuilt(column, macro) -%}
-    {%- if is_incremental() and macro == config.get('rebuild_keys') -%}
+    {%- if is_incremental() and rebuilds_everything() -%}
+        true
+    {%- elif is_incremental() and macro == config.get('rebuild_keys') -%}
         ({{ column }} in (select * from {{ rebuild_keys_relation() }}) or {{ column }} is null)
     {%- elif is_incremental() -%}
         ({{ column }} in ({{ context[macro]() }}) or {{ column }} is null)

@@ -18,11 +18,7 @@
 
 {#- The newest raw Shopify load the day/month mart reflects; NULL: rebuild everything. -#}
 {% macro dates_built_through() -%}
-    {%- if has_column(this, '_ingested_through') -%}
-        (select max(built._ingested_through) from {{ this }} as built)
-    {%- else -%}
-        cast(null as timestamptz)
-    {%- endif -%}
+    {{ watermark_literal(this, '_ingested_through') }}
 {%- endmacro %}
 
 {#-
@@ -33,11 +29,11 @@
     with loaded as (
         select id as order_id
         from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
-        where coalesce(_ingested_at > {{ dates_built_through() }}, true)
+        where {{ loaded_after('_ingested_at', dates_built_through()) }}
         union
         select order_id
         from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
-        where coalesce(_ingested_at > {{ dates_built_through() }}, true)
+        where {{ loaded_after('_ingested_at', dates_built_through()) }}
     ),
 
     versions as (
@@ -122,11 +118,16 @@
     )
 {%- endmacro %}
 
-{#- Rebuild keys (months) of product_performance: the months of the days to recompute, and
-    those of the variants named otherwise now (their latest sale changed). -#}
+{#- Rebuild keys (months) of product_performance: the months of the days to recompute, every
+    month when the unit costs changed, and those of the variants named otherwise now (their
+    latest sale changed). -#}
 {% macro product_months_to_rebuild() -%}
     select distinct cast(date_trunc('month', date) as date) as month
     from ({{ shopify_dates_to_rebuild() }}) as dates
+    union
+    select month
+    from {{ this }}
+    where _cost_fingerprint is distinct from {{ cost_fingerprint() }}
     union
     select built.month
     from {{ this }} as built
@@ -154,4 +155,17 @@
     from {{ ref('int_product_sales__dated') }}
     where movement = 'sale'
     group by product_id, variant_id
+{%- endmacro %}
+
+{#- What the cost of goods of product_performance depends on besides its sales: the unit
+    costs and their periods (stg_shopify__variant_costs). When it changes, every month is
+    recomputed. -#}
+{% macro cost_fingerprint() -%}
+    (
+        select md5(coalesce(string_agg(
+            concat_ws('|', shop_domain, variant_id, cost_period, unit_cost, valid_from),
+            ',' order by shop_domain, variant_id, cost_period
+        ), ''))
+        from {{ ref('stg_shopify__variant_costs') }}
+    )
 {%- endmacro %}

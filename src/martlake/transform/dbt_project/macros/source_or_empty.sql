@@ -13,12 +13,8 @@
         {%- set existing = adapter.get_relation(
             database=relation.database, schema=relation.schema, identifier=relation.identifier
         ) -%}
-        {%- set present = [] -%}
-        {%- if existing is not none -%}
-            {%- for column in adapter.get_columns_in_relation(existing) -%}
-                {%- do present.append(column.name | lower) -%}
-            {%- endfor -%}
-        {%- endif -%}
+        {%- set present = relation_column_names(existing, scope='sources')
+            if existing is not none else [] -%}
         select
         {%- for column in contract %}
             {% if column.name | lower in present -%}

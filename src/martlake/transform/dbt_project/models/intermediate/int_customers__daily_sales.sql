@@ -2,12 +2,15 @@
 -- discounts on the order date, refund subtotals on the refund date. Orders without a customer
 -- key (neither customer id nor email) belong to no customer and are left out. Incremental: the
 -- customers of every version of the orders loaded since the previous build
--- (macros/incremental.sql).
+-- (macros/incremental.sql). `cohort_month` is the month of the customer's first order, as in
+-- customer_ltv: a customer's first order changes only with a loaded order of theirs, so it is
+-- rebuilt with them.
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
     unique_key='customer_key',
     rebuild_keys='shopify_customers_loaded',
+    rebuild_all_without=['cohort_month'],
     on_schema_change='sync_all_columns',
 ) }}
 
@@ -18,9 +21,18 @@ with orders as (
         currency_code,
         gross_sales - discounts as sales,
         {{ customer_key('customer_id', 'email_hash') }} as customer_key,
+        customer_order_number,
         _ingested_at
     from {{ ref('shopify_unified') }}
     where {{ only_rebuilt(customer_key('customer_id', 'email_hash'), 'shopify_customers_loaded') }}
+),
+
+cohorts as (
+    select customer_key, cast(date_trunc('month', min(order_date)) as date) as cohort_month
+    from orders
+    where customer_key is not null
+        and customer_order_number = 1
+    group by customer_key
 ),
 
 events as (
@@ -47,13 +59,16 @@ events as (
 )
 
 select
-    customer_key,
-    date,
-    cast(sum(orders) as bigint) as orders,
-    {{ money('sum(sales)') }} as sales,
-    {{ money('sum(returns)') }} as returns,
-    {{ money('sum(sales) - sum(returns)') }} as net_sales,
-    max(currency_code) as currency_code,
-    max(_ingested_at) as _ingested_at
+    events.customer_key,
+    cohorts.cohort_month,
+    events.date,
+    cast(sum(events.orders) as bigint) as orders,
+    {{ money('sum(events.sales)') }} as sales,
+    {{ money('sum(events.returns)') }} as returns,
+    {{ money('sum(events.sales) - sum(events.returns)') }} as net_sales,
+    max(events.currency_code) as currency_code,
+    max(events._ingested_at) as _ingested_at
 from events
-group by customer_key, date
+left join cohorts
+    on events.customer_key = cohorts.customer_key
+group by events.customer_key, cohorts.cohort_month, events.date

@@ -1,11 +1,13 @@
 -- Every sale and every return of a product variant, dated: order lines on the order's date,
 -- refund lines on the refund's date (both in the shop's timezone). Test orders are left out.
--- Incremental by order (macros/incremental.sql).
+-- `ordered_at` is when the order was placed, for returns too: the cost of goods of both is
+-- the unit cost of that time. Incremental by order (macros/incremental.sql).
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
     unique_key='order_id',
     rebuild_keys='shopify_orders_loaded',
+    rebuild_all_without=['ordered_at'],
     on_schema_change='sync_all_columns',
 ) }}
 
@@ -47,6 +49,7 @@ select
     title as product_title,
     variant_title,
     created_at as observed_at,
+    created_at as ordered_at,
     cast(quantity as bigint) as units,
     {{ money('gross_sales') }} as gross_sales,
     {{ money('discount') }} as discounts,
@@ -69,6 +72,7 @@ select
     lines.title as product_title,
     lines.variant_title,
     refunds.refund_created_at as observed_at,
+    orders.created_at as ordered_at,
     cast(0 as bigint) as units,
     {{ money(0) }} as gross_sales,
     {{ money(0) }} as discounts,

@@ -9,6 +9,7 @@
     incremental_strategy='rebuild_keys',
     unique_key='customer_key',
     rebuild_keys='customer_ltv_to_rebuild',
+    rebuild_all_without=['_attribution_fingerprint'],
     on_schema_change='sync_all_columns',
 ) }}
 

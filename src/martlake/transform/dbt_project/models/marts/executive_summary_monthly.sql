@@ -101,6 +101,20 @@ totals as (
         on months.month = marketing.month
 ),
 
+{#- A month's cost of goods is known when every unit sold or returned in it has a cost. -#}
+goods as (
+    select
+        products.month,
+        case
+            when bool_and(products.cost_of_goods is not null)
+                then sum(products.cost_of_goods * fx.rate)
+        end as cost_of_goods
+    from {{ ref('product_performance') }} as products
+    left join fx
+        on products.currency_code = fx.currency_code
+    group by products.month
+),
+
 new_customers as (
     select
         cast(date_trunc('month', date) as date) as month,
@@ -132,12 +146,28 @@ metrics as (
         totals.refunded_orders,
         {{ safe_divide('totals.returns', 'totals.gross_sales') }} as refund_rate,
         {{ safe_divide('totals.refunded_orders', 'totals.orders') }} as order_refund_rate,
-        -- No product costs reach the warehouse yet: a margin would be made up, so it is NULL.
-        cast(null as decimal(18, 2)) as contribution_margin,
+        {{ money('round(goods.cost_of_goods, 2)') }} as cost_of_goods,
+        {{ money(
+            'totals.gross_sales - totals.discounts - totals.returns'
+            ' - round(goods.cost_of_goods, 2) - totals.ad_spend'
+        ) }} as contribution_margin,
         totals.is_partial_month
     from totals
     left join new_customers
         on totals.month = new_customers.month
+    left join (
+        {#- A month without sales or returns costs nothing, once the shop has costs at all. -#}
+        select months.month, coalesce(goods.cost_of_goods, 0) as cost_of_goods
+        from months
+        left join goods
+            on months.month = goods.month
+        where goods.month is null
+            and exists (select 1 from {{ ref('stg_shopify__variant_costs') }})
+        union all
+        select month, cost_of_goods
+        from goods
+    ) as goods
+        on totals.month = goods.month
 )
 
 select
@@ -160,6 +190,7 @@ select
     cur.refunded_orders,
     cur.refund_rate,
     cur.order_refund_rate,
+    cur.cost_of_goods,
     cur.contribution_margin,
     cur.is_partial_month,
     {{ period_over_period(compared, 'cur', 'prev_year', 'prev_year', 'yoy_pct') }}

@@ -1,14 +1,17 @@
 {#-
-  Incremental: each build recomputes, in full, only the cohorts the raw orders loaded since the
-  previous build can have changed (`delete+insert` on cohort_month), see the ltv_cohorts docs:
-  the cohort each touched customer is in now, and the one the previous build put them in
-  (from the raw order versions it had seen: a backfilled earlier order moves a customer to an
-  earlier cohort, an edited order can move it to another customer). Refunds arrive with a new
-  version of their order, so late refunds touch their customer's cohort the same way; a deleted
-  order (raw deleted_orders) touches its customer too. When the as-of month changes every
-  cohort gains a period and all are recomputed. The post-hooks drop cohorts left without
-  customers and stamp every row with the new watermark, so the table equals a full refresh.
+  Incremental, by cell: the table is small (cohorts × months), so every build writes every
+  row, but only the cells the raw orders loaded since the previous build can have changed are
+  aggregated again from int_customers__daily_sales; the others keep the activity the previous
+  build computed. Changed cells (see the ltv_cohorts docs): every cohort's cells of the months
+  those orders (any version, deleted ones too) were placed or refunded in, and every cell of
+  the cohorts whose membership changed, the cohort a touched customer is in now and the one
+  the previous build put them in (from the raw order versions it had seen: a backfilled
+  earlier order moves a customer to an earlier cohort, an edited order can move it to another
+  customer). Cohort sizes, cumulative sums and ratios are computed again for every row. The
+  post-hooks drop cohorts left without customers and stamp every row with the new watermark,
+  so the table equals a full refresh.
 -#}
+-- depends_on: {{ ref('int_orders__sequenced') }}, {{ ref('shopify_unified') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -22,6 +25,10 @@
     ],
 ) }}
 
+{%- set watermark = watermark_literal(this, '_ingested_through') if is_incremental()
+    else 'cast(null as timestamptz)' -%}
+{%- set by_cell = not watermark.strip().startswith('cast(null') -%}
+
 with customers as (
     select customer_key, cohort_month
     from {{ ref('customer_ltv') }}
@@ -33,82 +40,112 @@ as_of as (
         cast(date_trunc('month', {{ ltv_as_of_date() }}) as date) as as_of_month
 ),
 
-{% if is_incremental() %}
-previous as (
-    select max(_ingested_through) as ingested_through, max(period_month) as last_period
-    from {{ this }}
+cohorts as (
+    select cohort_month, count(*) as cohort_size
+    from customers
+    group by cohort_month
 ),
 
-raw_orders as (
+{% if by_cell %}
+touched_months as (
+    select distinct cast(date_trunc('month', date) as date) as month
+    from ({{ shopify_dates_to_rebuild() }}) as dates
+),
+
+loaded_orders as materialized (
+    select id as order_id
+    from ({{ source_or_empty('raw_shopify', 'orders') }}) as loaded
+    where _ingested_at > {{ watermark }}
+    union
+    select order_id
+    from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
+    where _ingested_at > {{ watermark }}
+),
+
+{#- Every raw version of those orders: the ones loaded since, and the ones seen before. -#}
+loaded_versions as materialized (
     select
         id as order_id,
         {{ customer_key('customer_id', 'email_hash') }} as customer_key,
-        cast(date_trunc('month', {{ local_date('created_at', 'shop_timezone') }}) as date)
-            as order_month,
+        created_at,
+        shop_timezone,
         coalesce(test, false) as is_test,
-        _ingested_at
-    from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw
+        shop_domain,
+        _ingested_at,
+        _extract_run_id
+    from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
+    where id in (select order_id from loaded_orders)
 ),
 
-touched_orders as (
-    select loads.order_id
+{#- Customers of every version of the orders loaded since the previous build. -#}
+touched_keys as materialized (
+    select distinct customer_key
+    from loaded_versions
+    where customer_key is not null
+),
+
+{#-
+  The cohort the previous build put each touched customer in: the month of their first order
+  among the non-test orders it had. Those are the orders of theirs not loaded since, unchanged,
+  and the latest version seen by then of each loaded order, unless it was a test or deleted.
+-#}
+previous_orders as (
+    select sequenced.customer_key, unified.created_at, unified.order_id, unified.order_date
+    from {{ ref('int_orders__sequenced') }} as sequenced
+    inner join {{ ref('shopify_unified') }} as unified
+        on sequenced.order_id = unified.order_id
+    where sequenced.customer_key in (select customer_key from touched_keys)
+        and sequenced.order_id not in (select order_id from loaded_orders)
+
+    union all
+
+    select
+        customer_key,
+        created_at,
+        order_id,
+        {{ local_date('created_at', 'shop_timezone') }} as order_date
     from (
-        select order_id, _ingested_at from raw_orders
-        union all
-        select order_id, _ingested_at
-        from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
-    ) as loads
-    cross join previous
-    where previous.ingested_through is null
-        or loads._ingested_at > previous.ingested_through
+        select *
+        from loaded_versions
+        where _ingested_at <= {{ watermark }}
+        qualify row_number() over (
+            partition by order_id order by _ingested_at desc, _extract_run_id desc
+        ) = 1
+    ) as previous_versions
+    where customer_key is not null
+        and not is_test
+        and not exists (
+            select 1
+            from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted
+            where deleted.order_id = previous_versions.order_id
+                and deleted.shop_domain = previous_versions.shop_domain
+                and deleted._ingested_at <= {{ watermark }}
+        )
 ),
 
-touched_keys as (
-    select distinct versions.customer_key
-    from raw_orders as versions
-    where versions.customer_key is not null
-        and versions.order_id in (select order_id from touched_orders)
+previous_cohorts as (
+    select
+        customer_key,
+        cast(date_trunc('month', arg_min(order_date, (created_at, order_id))) as date)
+            as cohort_month
+    from previous_orders
+    group by customer_key
 ),
 
-affected as (
-    select customers.cohort_month
-    from customers
-    inner join touched_keys
-        on customers.customer_key = touched_keys.customer_key
-
-    union
-
-    select min(raw_orders.order_month) as cohort_month
-    from raw_orders
-    cross join previous
-    where raw_orders._ingested_at <= previous.ingested_through
-        and not raw_orders.is_test
-        and raw_orders.customer_key in (select customer_key from touched_keys)
-    group by raw_orders.customer_key
-
-    union
-
-    select customers.cohort_month
-    from customers
-    cross join previous
-    cross join as_of
-    where previous.last_period is distinct from as_of.as_of_month
+moved_cohorts as (
+    select distinct cohort_month
+    from (
+        select unnest([previous_cohorts.cohort_month, customers.cohort_month]) as cohort_month
+        from touched_keys
+        left join previous_cohorts
+            on touched_keys.customer_key = previous_cohorts.customer_key
+        left join customers
+            on touched_keys.customer_key = customers.customer_key
+        where previous_cohorts.cohort_month is distinct from customers.cohort_month
+    ) as moves
+    where cohort_month is not null
 ),
 {% endif %}
-
-members as (
-    select customers.customer_key, customers.cohort_month
-    from customers
-    {% if is_incremental() -%}
-    where customers.cohort_month in (select cohort_month from affected)
-    {%- endif %}
-),
-
-cohorts as (
-    select cohort_month, count(*) as cohort_size
-    from members
-    group by cohort_month
-),
 
 spine as (
     select
@@ -123,8 +160,8 @@ spine as (
 
 activity as (
     select
-        members.cohort_month,
-        cast(datediff('month', members.cohort_month, date_trunc('month', daily.date)) as integer)
+        daily.cohort_month,
+        cast(datediff('month', daily.cohort_month, date_trunc('month', daily.date)) as integer)
             as months_since_first_order,
         count(distinct daily.customer_key) filter (where daily.orders > 0) as active_customers,
         cast(sum(daily.orders) as bigint) as orders,
@@ -133,8 +170,10 @@ activity as (
         sum(daily.net_sales) as net_sales,
         max(daily.currency_code) as currency_code
     from {{ ref('int_customers__daily_sales') }} as daily
-    inner join members
-        on daily.customer_key = members.customer_key
+    {% if by_cell -%}
+    where daily.cohort_month in (select cohort_month from moved_cohorts)
+        or cast(date_trunc('month', daily.date) as date) in (select month from touched_months)
+    {%- endif %}
     group by all
 ),
 
@@ -145,16 +184,35 @@ cells as (
         cast(spine.cohort_month + to_months(spine.months_since_first_order) as date)
             as period_month,
         spine.cohort_size,
+        {%- if by_cell %}
+        {%- for column in ['active_customers', 'orders', 'sales', 'returns', 'net_sales'] %}
+        case
+            when spine.cohort_month in (select cohort_month from moved_cohorts)
+                or cast(spine.cohort_month + to_months(spine.months_since_first_order) as date)
+                    in (select month from touched_months)
+                then coalesce(activity.{{ column }}, 0)
+            else coalesce(kept.{{ column }}, 0)
+        end as {{ column }},
+        {%- endfor %}
+        max(coalesce(activity.currency_code, kept.currency_code))
+            over (partition by spine.cohort_month) as currency_code
+        {%- else %}
         coalesce(activity.active_customers, 0) as active_customers,
         coalesce(activity.orders, 0) as orders,
         coalesce(activity.sales, 0) as sales,
         coalesce(activity.returns, 0) as returns,
         coalesce(activity.net_sales, 0) as net_sales,
         max(activity.currency_code) over (partition by spine.cohort_month) as currency_code
+        {%- endif %}
     from spine
     left join activity
         on spine.cohort_month = activity.cohort_month
         and spine.months_since_first_order = activity.months_since_first_order
+    {%- if by_cell %}
+    left join {{ this }} as kept
+        on spine.cohort_month = kept.cohort_month
+        and spine.months_since_first_order = kept.months_since_first_order
+    {%- endif %}
 ),
 
 cumulative as (

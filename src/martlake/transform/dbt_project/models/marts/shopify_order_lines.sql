@@ -6,7 +6,8 @@
     materialized='incremental',
     incremental_strategy='rebuild_keys',
     unique_key='order_id',
-    rebuild_keys='order_lines_to_rebuild',
+    rebuild_keys='order_copies_to_rebuild',
+    rebuild_all_without=['_attribution_fingerprint'],
     on_schema_change='sync_all_columns',
 ) }}
 
@@ -15,7 +16,7 @@ with orders as (
         order_id, order_date, created_at, currency_code, channel, platform, campaign_id,
         _attribution_fingerprint
     from {{ ref('shopify_unified') }}
-    where {{ only_rebuilt('order_id', 'order_lines_to_rebuild') }}
+    where {{ only_rebuilt('order_id', 'order_copies_to_rebuild') }}
 ),
 
 returned as (
@@ -24,7 +25,7 @@ returned as (
         sum(quantity) as returned_quantity,
         sum(subtotal) as returns
     from {{ ref('stg_shopify__refund_lines') }}
-    where {{ only_rebuilt('order_id', 'order_lines_to_rebuild') }}
+    where {{ only_rebuilt('order_id', 'order_copies_to_rebuild') }}
     group by order_line_id
 )
 

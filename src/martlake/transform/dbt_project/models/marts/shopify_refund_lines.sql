@@ -5,7 +5,8 @@
     materialized='incremental',
     incremental_strategy='rebuild_keys',
     unique_key='order_id',
-    rebuild_keys='refund_lines_to_rebuild',
+    rebuild_keys='order_copies_to_rebuild',
+    rebuild_all_without=['_attribution_fingerprint'],
     on_schema_change='sync_all_columns',
 ) }}
 
@@ -34,4 +35,4 @@ inner join {{ ref('shopify_unified') }} as orders
     on refunds.order_id = orders.order_id
 left join {{ ref('stg_shopify__order_lines') }} as lines
     on refunds.order_line_id = lines.order_line_id
-where {{ only_rebuilt('refunds.order_id', 'refund_lines_to_rebuild') }}
+where {{ only_rebuilt('refunds.order_id', 'order_copies_to_rebuild') }}

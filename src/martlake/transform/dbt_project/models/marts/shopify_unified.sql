@@ -6,6 +6,7 @@
     incremental_strategy='rebuild_keys',
     unique_key='order_id',
     rebuild_keys='unified_orders_to_rebuild',
+    rebuild_all_without=['_attribution_fingerprint'],
     on_schema_change='sync_all_columns',
 ) }}
 
