@@ -13,6 +13,8 @@ from pathlib import Path
 from martlake.sandbox._records import Dataset, Order
 
 HORIZONS = (30, 60, 90, 180, 365)
+MARTS_ONLY = frozenset({"quality", "reconcile", "publish"})
+"""Steps a run of the marts tests leaves out: they compare marts, not checks or outputs."""
 AD_SOURCES = ("meta_ads", "google_ads", "tiktok_ads")
 
 

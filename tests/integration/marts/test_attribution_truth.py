@@ -15,10 +15,11 @@ from decimal import Decimal
 import pytest
 
 from martlake.config import Project
-from martlake.pipeline import RunResult, run_pipeline, simulator_config
+from martlake.pipeline import RunOptions, RunResult, run_pipeline, simulator_config
 from martlake.sandbox import Business
 from martlake.sandbox.simulator import Platform
 from martlake.warehouse import DuckDBWarehouse
+from tests.integration.marts.products_ltv_truth import MARTS_ONLY
 from tests.sandbox_project import make_sandbox_project, project
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("attribution_truth")]
@@ -39,7 +40,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Project, Run
     config = root / "martlake.toml"
     config.write_text(config.read_text() + RULES)
     proj = project(root)
-    yield proj, run_pipeline(proj)
+    yield proj, run_pipeline(proj, RunOptions(skip=MARTS_ONLY))
 
 
 @pytest.fixture(scope="module")

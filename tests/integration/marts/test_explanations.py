@@ -27,12 +27,13 @@ import duckdb
 import pytest
 
 from martlake.config import Project
-from martlake.pipeline import RunResult, run_pipeline, simulator_config
+from martlake.pipeline import RunOptions, RunResult, run_pipeline, simulator_config
 from martlake.pipeline._steps import dbt_vars
 from martlake.sandbox import Business
 from martlake.sandbox.simulator import Platform
 from martlake.transform import DbtResult, run_dbt
 from martlake.warehouse import DuckDBWarehouse
+from tests.integration.marts.products_ltv_truth import MARTS_ONLY
 from tests.integration.transform.helpers import load_raw_zone, query
 from tests.sandbox_project import END, START, make_sandbox_project, project
 
@@ -333,7 +334,7 @@ def test_amounts_without_exchange_rate_are_a_currency_mismatch(tmp_path: Path) -
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, RunResult]:
     proj = project(make_sandbox_project(tmp_path_factory.mktemp("explanations_sandbox")))
-    return proj, run_pipeline(proj)
+    return proj, run_pipeline(proj, RunOptions(skip=MARTS_ONLY))
 
 
 def test_sandbox_run_explains_every_marketing_row(sandbox: tuple[Project, RunResult]) -> None:

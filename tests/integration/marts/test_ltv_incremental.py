@@ -34,7 +34,6 @@ from tests.sandbox_project import make_sandbox_project, project
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("marts_ltv_incremental")]
 START = date(2025, 1, 1)
 FIRST_LOADED = date(2025, 2, 1)
-SKIP_PUBLISH = frozenset({"publish"})
 STAGES = ("first", "late_refunds", "backfill", "new_month")
 ORDER_MODELS = [
     "staging.stg_shopify__orders",
@@ -99,13 +98,13 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stages]:
         .replace(f'start_date = "{START}"\n', "", 1)
     )
     runs = {
-        "first": (None, RunOptions(skip=SKIP_PUBLISH)),
-        "late_refunds": (date(2025, 3, 31), RunOptions(skip=SKIP_PUBLISH)),
+        "first": (None, RunOptions(skip=truth.MARTS_ONLY)),
+        "late_refunds": (date(2025, 3, 31), RunOptions(skip=truth.MARTS_ONLY)),
         "backfill": (
             None,
-            RunOptions(skip=SKIP_PUBLISH, start_date=START, end_date=date(2025, 1, 31)),
+            RunOptions(skip=truth.MARTS_ONLY, start_date=START, end_date=date(2025, 1, 31)),
         ),
-        "new_month": (date(2025, 4, 12), RunOptions(skip=SKIP_PUBLISH)),
+        "new_month": (date(2025, 4, 12), RunOptions(skip=truth.MARTS_ONLY)),
     }
     out = Stages(project(root))
     scratch = tmp_path_factory.mktemp("refreshed")

@@ -17,12 +17,18 @@ from decimal import Decimal
 import pytest
 
 from martlake.config import Project
-from martlake.pipeline import RunResult, run_pipeline, simulator_config
+from martlake.pipeline import RunOptions, RunResult, run_pipeline, simulator_config
 from martlake.sandbox import Business
 from martlake.sandbox._records import Dataset
 from martlake.sandbox.simulator import PLATFORMS
 from martlake.warehouse import DuckDBWarehouse
-from tests.integration.marts.products_ltv_truth import add_months, cents, month_of, product_months
+from tests.integration.marts.products_ltv_truth import (
+    MARTS_ONLY,
+    add_months,
+    cents,
+    month_of,
+    product_months,
+)
 from tests.sandbox_project import make_sandbox_project, project
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("monthly_marts")]
@@ -46,7 +52,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
         tmp_path_factory.mktemp("monthly_marts"), start=START, end=END, orders_per_day=4
     )
     proj = project(root)
-    result = run_pipeline(proj)
+    result = run_pipeline(proj, RunOptions(skip=MARTS_ONLY))
     business = Business(simulator_config(proj))
     yield Built(proj, result, DuckDBWarehouse(proj.warehouse_path), business, business._dataset())
 

@@ -53,7 +53,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     )
     truth.shopify_only(root)
     proj = project(root)
-    result = run_pipeline(proj, RunOptions(skip=frozenset({"publish"})))
+    result = run_pipeline(proj, RunOptions(skip=truth.MARTS_ONLY))
     assert result.exit_code == 0, result.steps
     business = Business(simulator_config(proj))
     yield Built(proj, DuckDBWarehouse(proj.warehouse_path), business._dataset())
