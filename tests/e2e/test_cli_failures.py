@@ -56,7 +56,7 @@ def marts(root: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_sandbox_project(tmp_path_factory.mktemp("loaded"), orders_per_day=20)
+    root = make_sandbox_project(tmp_path_factory.mktemp("loaded"), orders_per_day=8)
     done = cli(root, "run", "--skip-publish")
     assert done.returncode == 0, done.stdout + done.stderr
     return root
@@ -168,7 +168,7 @@ def test_status_shows_runs_steps_and_checks(loaded: Path) -> None:
 def test_run_killed_then_rerun_equals_one_clean_run(
     tmp_path: Path, loaded: Path, kill_at: str
 ) -> None:
-    root = make_sandbox_project(tmp_path / "killed", orders_per_day=20)
+    root = make_sandbox_project(tmp_path / "killed", orders_per_day=8)
     exe = Path(sys.executable).with_name("martlake")
     child = subprocess.Popen(
         [str(exe), "run", "--skip-publish"], cwd=root, stdout=subprocess.PIPE, text=True
