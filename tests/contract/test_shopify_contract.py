@@ -577,7 +577,7 @@ def test_deleted_orders_and_presentment_orders_reach_the_marts_exactly(tmp_path:
             "build",
             database=database,
             state_dir=tmp_path / "state",
-            select=[f"stg_shopify__{name}" for name in STAGED],
+            select=[f"+stg_shopify__{name}" for name in STAGED],
         )
         marts = run_dbt(
             "run",

@@ -112,6 +112,7 @@ def test_unreachable_source_exits_2_and_loads_nothing(loaded: Path) -> None:
     env = {
         "MARTLAKE__SANDBOX__ENABLED": "false",
         "MARTLAKE__SOURCES__SHOPIFY__BASE_URL": f"http://127.0.0.1:{free_port()}",
+        "MARTLAKE__SOURCES__SHOPIFY__MAX_ATTEMPTS": "2",  # one retry, not a minute of them
     }
     done = cli(loaded, "run", env=env)
     assert done.returncode == 2
@@ -133,6 +134,7 @@ def test_rejected_token_exits_2_with_the_fix(loaded: Path) -> None:
     assert "failing" in rows["meta_ads"] and "ads_read" in rows["meta_ads"]
     assert "connected" in rows["shopify"]
     assert "not available yet" in rows["amazon_ads"] and "not available yet" in rows["ga4"]
+    assert "not configured" in rows["fairing"]
 
 
 def test_critical_check_finishes_the_run_with_exit_1(loaded: Path) -> None:

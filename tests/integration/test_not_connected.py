@@ -49,6 +49,7 @@ def test_sources_sheet_lists_every_source_and_what_it_feeds(
     assert rows["shopify"][2] == "connected" and rows["shopify"][3] is not None
     assert "shopify_daily_metrics" in rows["shopify"][4]
     assert rows["amazon_ads"][2] == "not available yet"
+    assert rows["fairing"][2] == "not configured" and "[sources.fairing]" in rows["fairing"][5]
     csv = (result.output_dir / "csv" / "data_sources.csv").read_text()
     assert '"tiktok_ads","TikTok Ads","not configured"' in csv
 
@@ -75,10 +76,13 @@ def test_lineage_follows_models_to_their_raw_sources(
     proj, _ = without_tiktok
     lineage = model_sources(proj.state_dir / "dbt" / "target" / "manifest.json")
     assert lineage["tiktok_unified"] == {"tiktok_ads"}
-    assert lineage["int_orders__sequenced"] == {"shopify"}
+    # A survey answer re-attributes its order, so the order models are fed by Fairing too.
+    assert lineage["int_orders__sequenced"] == {"shopify", "fairing"}
     # Orders are attributed to campaigns matched in the ad data, so shopify_unified and the
     # models built on it are fed by the ad sources too.
-    assert lineage["shopify_daily_metrics"] == {"shopify", "meta_ads", "google_ads", "tiktok_ads"}
+    assert lineage["shopify_daily_metrics"] == {
+        "shopify", "meta_ads", "google_ads", "tiktok_ads", "fairing",
+    }  # fmt: skip
     assert lineage["marketing_unified"] >= {"shopify", "meta_ads", "google_ads", "tiktok_ads"}
     assert model_sources(proj.root / "no-such-manifest.json") == {}
 

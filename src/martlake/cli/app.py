@@ -365,7 +365,8 @@ def sandbox_serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="MARTLAKE_SANDBOX_PORT", help="Port.")] = 8765,
 ) -> None:
-    """Serve the project's simulated business from the Shopify, Meta, Google and TikTok emulators.
+    """Serve the project's simulated business from the Shopify, Meta, Google, TikTok and Fairing
+    emulators.
 
     Uses the [sandbox] section of the project (or the defaults outside a project) and runs
     until interrupted.
@@ -375,6 +376,7 @@ def sandbox_serve(
     from martlake.config import CONFIG_FILE, Project, Settings
     from martlake.pipeline import sandbox_server, simulator_config
     from martlake.sandbox import (
+        SANDBOX_FAIRING_TOKEN,
         SANDBOX_GOOGLE_DEVELOPER_TOKEN,
         SANDBOX_GOOGLE_REFRESH_TOKEN,
         SANDBOX_META_TOKEN,
@@ -402,6 +404,8 @@ def sandbox_serve(
         f"refresh token {SANDBOX_GOOGLE_REFRESH_TOKEN} (token URL {server.google_base_url}/token)"
     )
     console.print(f"  TikTok   {server.tiktok_base_url}  token {SANDBOX_TIKTOK_TOKEN}")
+    empty = "" if config.survey_rate else " (no responses: the project has no [sources.fairing])"
+    console.print(f"  Fairing  {server.fairing_base_url}  token {SANDBOX_FAIRING_TOKEN}{empty}")
     console.print("Press Ctrl-C to stop.")
     try:
         server.serve_forever()

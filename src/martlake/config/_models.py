@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 DEFAULT_TIMEOUT_SECONDS = 60.0
+DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_FAULT_KINDS = ("rate_limit", "server_error")
 DEFAULT_SANDBOX_TIMEOUT_SECONDS = 5.0
 FaultKind = Literal["rate_limit", "server_error", "timeout"]
@@ -69,6 +70,10 @@ class ShopifySettings(_Section):
     timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
     """Seconds to wait for each HTTP response before the request counts as failed and is
     retried with backoff."""
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
+    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
+    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
+    all) before the source fails the run."""
     bulk: Literal["auto", "always", "never"] = "auto"
     """Read orders with a GraphQL bulk operation (one JSONL file) instead of paging REST:
     `auto` for backfills (first run, `--full-refresh`, `--start-date`), `always`, or `never`."""
@@ -96,6 +101,10 @@ class MetaAdsSettings(_Section):
     timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
     """Seconds to wait for each HTTP response before the request counts as failed and is
     retried with backoff."""
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
+    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
+    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
+    all) before the source fails the run."""
     async_reports: Literal["auto", "always", "never"] = "auto"
     """Read insights through async report runs: `auto` for windows longer than 7 days
     (backfills, the lookback), `always`, or `never` (synchronous GETs only)."""
@@ -138,6 +147,10 @@ class GoogleAdsSettings(_Section):
     timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
     """Seconds to wait for each HTTP response before the request counts as failed and is
     retried with backoff."""
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
+    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
+    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
+    all) before the source fails the run."""
 
     @field_validator("customer_ids")
     @classmethod
@@ -175,6 +188,31 @@ class TikTokAdsSettings(_Section):
     timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
     """Seconds to wait for each HTTP response before the request counts as failed and is
     retried with backoff."""
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
+    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
+    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
+    all) before the source fails the run."""
+
+
+class FairingSettings(_Section):
+    """`[sources.fairing]`: post-purchase survey responses via the Fairing API."""
+
+    api_token: SecretStr | None = None
+    """Fairing API token (sent as the `Authorization` header); keep it in secrets."""
+    base_url: str | None = None
+    """Override `https://app.fairing.co` (proxies, the sandbox)."""
+    start_date: date | None = None
+    """First day (UTC) to load on the very first run; default: 37 months ago."""
+    lookback_days: int = Field(default=7, ge=0)
+    """Responses are updated and arrive late, so each run re-reads responses inserted since
+    the newest one loaded minus this many days."""
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
+    """Seconds to wait for each HTTP response before the request counts as failed and is
+    retried with backoff."""
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
+    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
+    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
+    all) before the source fails the run."""
 
 
 class SourcesSettings(_Section):
@@ -184,6 +222,7 @@ class SourcesSettings(_Section):
     meta_ads: MetaAdsSettings | None = None
     google_ads: GoogleAdsSettings | None = None
     tiktok_ads: TikTokAdsSettings | None = None
+    fairing: FairingSettings | None = None
 
 
 class SandboxSettings(_Section):
@@ -237,6 +276,9 @@ class SandboxSettings(_Section):
     drift: list[DriftKind] = Field(default_factory=list)
     """Schema drift the emulators serve, to rehearse API changes: `new_field`,
     `renamed_field`, `numbers_as_strings`, `dash_values`."""
+    survey_rate: float = Field(default=0.25, ge=0, le=1)
+    """Share of orders whose customer answers the Fairing post-purchase survey; used only
+    when `[sources.fairing]` is configured (otherwise nobody answers)."""
 
     @field_validator("deleted_campaigns")
     @classmethod
@@ -375,6 +417,31 @@ class AttributionSettings(_Section):
     `email`); spellings compare case-insensitively."""
     discount_codes: list[DiscountCodeRule] = Field(default_factory=list)
     """Rules tried in order before the URL: the first rule matching any code of an order wins."""
+    survey_answers: dict[str, str] = Field(default_factory=dict)
+    """Post-purchase survey answer → channel, on top of the utm_source spellings above (an
+    answer `Instagram` is `meta`) and the defaults `podcast` → `podcast`; `friend or family`,
+    `friend`, `word of mouth` → `word_of_mouth`; `blog or article`, `blog` → `referral`.
+    Answers compare case-insensitively; an answer mapped to no channel does not attribute."""
+    survey_questions: list[int] = Field(default_factory=list)
+    """Ids of the survey questions whose answers attribute orders; default: every question
+    except follow-up (clarification) questions."""
+
+    @field_validator("survey_answers")
+    @classmethod
+    def _survey_answers(cls, value: dict[str, str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for answer, channel in value.items():
+            key = answer.strip().lower()
+            if not key:
+                raise ValueError("a survey answer must not be blank")
+            name = _channel_name(channel.strip(), f"survey answer `{answer}`")
+            if out.get(key, name) != name:
+                raise ValueError(
+                    f"survey answer `{key}` is mapped to both `{out[key]}` and `{name}` "
+                    "(answers compare case-insensitively): keep one"
+                )
+            out[key] = name
+        return out
 
     @field_validator("channels")
     @classmethod

@@ -60,6 +60,8 @@ def simulator_config(project: Project, today: datetime | None = None) -> Simulat
             if sources.tiktok_ads
             else DEFAULT_TIKTOK_ADVERTISER
         ),
+        # Without a Fairing source nobody answers the survey, so older projects stay the same.
+        survey_rate=box.survey_rate if sources.fairing else 0.0,
     )
 
 
@@ -130,6 +132,7 @@ def source_settings(project: Project) -> Iterator[dict[str, Any]]:
                 "token_url": f"{server.google_base_url}/token",
             },
             "tiktok_ads": {"base_url": server.tiktok_base_url},
+            "fairing": {"base_url": server.fairing_base_url},
         }
         yield {
             name: cfg.model_copy(update={**updates[name], **extra}) if name in updates else cfg

@@ -217,8 +217,8 @@ def user_model_paths(project: Project) -> list[Path]:
 
 def dbt_vars(project: Project) -> dict[str, object]:
     """The dbt vars of a project: its `[reporting]` currency and fixed FX rates, and its
-    `[attribution]` channel spellings and discount-code rules, its `[marts]` parameters and
-    the names of its configured sources."""
+    `[attribution]` channel spellings, discount-code rules and survey settings, its `[marts]`
+    parameters and the names of its configured sources."""
     reporting = project.settings.reporting
     out: dict[str, object] = {"fx_rates": {k: str(v) for k, v in reporting.fx_rates.items()}}
     if reporting.currency:
@@ -228,6 +228,8 @@ def dbt_vars(project: Project) -> dict[str, object]:
     out["attribution_discount_codes"] = [
         rule.model_dump(exclude_none=True) for rule in attribution.discount_codes
     ]
+    out["attribution_survey_answers"] = dict(attribution.survey_answers)
+    out["attribution_survey_questions"] = list(attribution.survey_questions)
     out["premium_zscore"] = project.settings.marts.premium_zscore
     out["attribution_lag_days"] = project.settings.marts.attribution_lag_days
     out["configured_sources"] = sorted(configured_sources(project))

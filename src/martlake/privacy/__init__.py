@@ -9,7 +9,14 @@ from martlake.privacy._hashing import (
     normalize_email,
     normalize_phone,
 )
-from martlake.privacy._scan import Finding, mask, scan, scan_files, scan_warehouse
+from martlake.privacy._scan import (
+    Finding,
+    mask,
+    redact_contacts,
+    scan,
+    scan_files,
+    scan_warehouse,
+)
 
 __all__ = [
     "DEFAULT_PII_COLUMNS",
@@ -24,6 +31,7 @@ __all__ = [
     "mask",
     "normalize_email",
     "normalize_phone",
+    "redact_contacts",
     "scan",
     "scan_files",
     "scan_warehouse",

@@ -36,8 +36,9 @@ DEFAULT_PII_COLUMNS: Mapping[str, Mapping[str, PiiKind]] = {
 }
 """Columns treated as PII in every source unless `[privacy.columns]` says otherwise.
 
-Shopify hashes its email and phone itself (`email_hash`, `phone_hash`); the ad sources carry
-no PII. A files or SQL source with a column `email` or `phone` is covered without any setting.
+Shopify hashes its email and phone itself (`email_hash`, `phone_hash`), Fairing its email
+(`email_hash`); the ad sources carry no PII. A files or SQL source with a column `email` or
+`phone` is covered without any setting.
 """
 
 

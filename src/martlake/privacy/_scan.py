@@ -346,6 +346,29 @@ def is_phone(candidate: str) -> bool:
     return low <= digits <= high and not _DATE_LIKE.match(candidate)
 
 
+def redact_contacts(text: str | None) -> str | None:
+    """Free text with every email address and phone number the scanner would flag replaced by
+    `[email removed]` / `[phone removed]`: for text customers type, such as a survey's "other"
+    answer, which must not carry their contact details into the warehouse.
+
+    >>> redact_contacts("ask jane@example.com or call +44 7911 123456, thanks")
+    'ask [email removed] or call [phone removed], thanks'
+    >>> redact_contacts("a podcast in 2025")
+    'a podcast in 2025'
+    """
+    if not text:
+        return text
+    out = text
+    if "@" in out or "%40" in out:
+        for found in set(_EMAIL.findall(out)):
+            if is_email(found):
+                out = out.replace(found, "[email removed]")
+    for found in set(_PHONE.findall(out)):
+        if is_phone(found):
+            out = out.replace(found, "[phone removed]")
+    return out
+
+
 def _email_sql(x: str) -> str:
     """`is_email` in SQL."""
     extensions = ", ".join(_sql_string(e) for e in sorted(NOT_TLDS))

@@ -213,10 +213,11 @@ RAW_KEYS: dict[str, list[str]] = {
     "raw_google_ads.ad_group_stats": ["customer_id", "ad_group_id", "date"],
     "raw_google_ads.ad_stats": ["customer_id", "ad_group_id", "ad_id", "date"],
     "raw_tiktok_ads.ad_stats": ["advertiser_id", "ad_id", "stat_date"],
+    "raw_fairing.responses": ["id", "updated_at"],
 }
 """What identifies a row of a raw table within one extraction (`_extract_run_id`): an order
 version (an order edited while it was being read comes twice, with different `updated_at`),
-a child row of one batch, an ad entity's day."""
+a child row of one batch, an ad entity's day, a survey response version."""
 
 
 def table_keys(ctx: CheckContext, table: str, models: dict[str, Model]) -> list[list[str]]:

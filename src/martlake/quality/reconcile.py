@@ -104,7 +104,8 @@ TOTALS: dict[str, WarehouseTotals] = {
     ),  # fmt: skip
 }
 """Source name to the warehouse model its totals are compared with (account currency, before
-any conversion to the reporting currency)."""
+any conversion to the reporting currency). Fairing is left out: survey responses have no
+daily totals (orders, spend) to reconcile."""
 
 
 @dataclass(frozen=True)

@@ -277,8 +277,33 @@ class TikTokStat:
 
 
 @dataclass(slots=True)
+class SurveyResponse:
+    """One Fairing response: the answer to one survey question for one order.
+
+    `response` is None when the customer chose "Other" (`other`, with `other_response`);
+    `inserted_us` is when Fairing received it, in microseconds since the epoch (UTC).
+    """
+
+    id: str
+    question_id: int
+    question: str
+    question_type: str
+    clarification_question: bool
+    referring_question_id: int | None
+    referring_question_response: str | None
+    response_id: int | None
+    response: str | None
+    other: bool
+    other_response: str | None
+    order: Order
+    customer_order_count: int
+    inserted_us: int
+
+
+@dataclass(slots=True)
 class Dataset:
-    """What exists at `as_of`: visible orders (by id) and ad rows (by day, then entity id)."""
+    """What exists at `as_of`: visible orders (by id), ad rows (by day, then entity id) and
+    survey responses."""
 
     orders: list[Order]
     insights: list[Insight]
@@ -291,3 +316,6 @@ class Dataset:
     account_name: str
     google_stats: list[GoogleStat] = field(default_factory=list)
     tiktok_stats: list[TikTokStat] = field(default_factory=list)
+    survey_responses: list[SurveyResponse] = field(default_factory=list)
+    """Survey responses received by `as_of`, in the order they were drawn; kept when their
+    order is deleted."""

@@ -1,6 +1,7 @@
 """A seeded, deterministic DTC business: Shopify orders, ad delivery and the ground truth.
 
-Ad delivery covers a Meta ad account, a Google Ads customer and a TikTok advertiser.
+Ad delivery covers a Meta ad account, a Google Ads customer and a TikTok advertiser; customers
+may answer a Fairing post-purchase survey.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cached_property
 from typing import Any, Literal, TypeVar, get_args
@@ -33,8 +34,10 @@ from martlake.sandbox._render import (
     product_json,
     tiktok_row_json,
 )
+from martlake.sandbox._surveys import OTHER, QUESTION_ID, response_json, survey_responses
 
 SHOP_ID = 61_234_567_890
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 Platform = Literal["meta", "google", "tiktok"]
 PLATFORMS: tuple[Platform, ...] = get_args(Platform)
 
@@ -70,6 +73,8 @@ class SimulatorConfig:
             unit of `currency` (e.g. `{"CAD": Decimal("1.35")}`); Shopify then sends the
             amounts in both (`*_set`), the plain price fields staying in shop currency.
         presentment_share: Share (0–1) of orders presented in one of those currencies.
+        survey_rate: Share (0–1) of orders whose customer answers the Fairing post-purchase
+            survey; drawn from a random stream of its own, so it changes nothing else.
     """
 
     seed: int = 42
@@ -88,11 +93,14 @@ class SimulatorConfig:
     ad_currencies: Mapping[Platform, str] = field(default_factory=dict, hash=False)
     presentment_currencies: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
     presentment_share: float = 0.0
+    survey_rate: float = 0.0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
         if not 0 <= self.presentment_share <= 1:
             problems.append(f"presentment_share `{self.presentment_share}` must be within 0–1")
+        if not 0 <= self.survey_rate <= 1:
+            problems.append(f"survey_rate `{self.survey_rate}` must be within 0–1")
         for code, rate in self.presentment_currencies.items():
             if len(code) != 3 or not code.isupper() or code == self.currency:
                 problems.append(
@@ -305,6 +313,15 @@ class GroundTruth:
         """
         return {o.id: (o.channel, o.campaign_id) for o in self._ds.orders}
 
+    def survey_answers(self) -> dict[int, str]:
+        """Order id → its answer to "How did you hear about us?" (`"Other"` for a typed
+        answer), for the responses Fairing has received by `as_of`, deleted orders included."""
+        return {
+            r.order.id: OTHER if r.other else str(r.response)
+            for r in self._ds.survey_responses
+            if r.question_id == QUESTION_ID
+        }
+
     def row_counts(self) -> dict[str, int]:
         """Rows one full extraction yields, by raw table.
 
@@ -414,6 +431,7 @@ class Business:
         self._google_rows: list[dict[str, Any]] | None = None
         self._google_ad_rows: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
         self._tiktok_rows: list[dict[str, Any]] | None = None
+        self._fairing_rows: list[dict[str, Any]] | None = None
         self._order_json: list[bytes | None] = []
         self._renderer: OrderRenderer | None = None
         self._tz = ZoneInfo(config.timezone)
@@ -435,11 +453,18 @@ class Business:
                 as_of_ts = self.as_of.timestamp()
                 orders = generated.orders
                 visible = orders[: bisect_left([o.ts for o in orders], as_of_ts)]
+                as_of_us = (self.as_of - _EPOCH) // timedelta(microseconds=1)
+                responses = [
+                    r
+                    for r in survey_responses(orders, self.config.seed, self.config.survey_rate)
+                    if r.inserted_us <= as_of_us
+                ]
                 self._ds = Dataset(
                     orders=visible,
                     insights=_visible(generated.insights, as_of_ts, "ad"),
                     google_stats=_visible(generated.google, as_of_ts, "campaign"),
                     tiktok_stats=_visible(generated.tiktok, as_of_ts, "ad"),
+                    survey_responses=responses,
                     as_of_ts=as_of_ts,
                     timezone=self.config.timezone,
                     currency=self.config.currency,
@@ -755,3 +780,16 @@ class Business:
             if self._tiktok_rows is None:
                 self._tiktok_rows = [tiktok_row_json(r) for r in self._dataset().tiktok_stats]
             return self._tiktok_rows
+
+    @property
+    def fairing_responses(self) -> list[dict[str, Any]]:
+        """Survey responses as `GET /api/responses` records, newest first (`inserted_at`,
+        then `id`, descending); responses to deleted orders stay."""
+        with self._lock:
+            if self._fairing_rows is None:
+                ds = self._dataset()
+                ordered = sorted(
+                    ds.survey_responses, key=lambda r: (r.inserted_us, r.id), reverse=True
+                )
+                self._fairing_rows = [response_json(r, self.config.currency) for r in ordered]
+            return self._fairing_rows

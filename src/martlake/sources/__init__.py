@@ -7,12 +7,14 @@ from typing import Any
 
 from martlake.errors import ConfigError
 from martlake.sources.base import Batch, Cursor, ExtractContext, Source, build_table
+from martlake.sources.fairing import FairingSource
 from martlake.sources.google_ads import GoogleAdsSource
 from martlake.sources.meta_ads import MetaAdsSource
 from martlake.sources.shopify import ShopifySource
 from martlake.sources.tiktok_ads import TikTokAdsSource
 
 SOURCES: dict[str, type[Source]] = {
+    "fairing": FairingSource,
     "google_ads": GoogleAdsSource,
     "meta_ads": MetaAdsSource,
     "shopify": ShopifySource,
@@ -37,13 +39,16 @@ def source_class(name: str) -> type[Source]:
 def build_source(name: str, settings: Any, **http: Any) -> Source:
     """Instantiate the connector `name` with its settings section.
 
-    `http` goes to the source's `HttpClient`; its `timeout` defaults to the section's
-    `timeout_seconds`.
+    `http` goes to the source's `HttpClient`; its `timeout` and `max_attempts` default to the
+    section's `timeout_seconds` and `max_attempts`.
     """
     cls: Any = source_class(name)
     timeout = getattr(settings, "timeout_seconds", None)
     if timeout is not None:
         http.setdefault("timeout", timeout)
+    attempts = getattr(settings, "max_attempts", None)
+    if attempts is not None:
+        http.setdefault("max_attempts", attempts)
     source: Source = cls(settings, **http)
     return source
 
@@ -53,6 +58,7 @@ __all__ = [
     "Batch",
     "Cursor",
     "ExtractContext",
+    "FairingSource",
     "GoogleAdsSource",
     "MetaAdsSource",
     "ShopifySource",

@@ -20,9 +20,9 @@ CATALOG: tuple[SourceInfo, ...] = (
     SourceInfo("meta_ads", "Meta Ads", True),
     SourceInfo("google_ads", "Google Ads", True),
     SourceInfo("tiktok_ads", "TikTok Ads", True),
+    SourceInfo("fairing", "Fairing (post-purchase surveys)", True),
     SourceInfo("amazon_ads", "Amazon Ads", False),
     SourceInfo("ga4", "Google Analytics 4", False),
-    SourceInfo("fairing", "Fairing (post-purchase surveys)", False),
     SourceInfo("motion", "Motion (creative analytics)", False),
     SourceInfo("google_trends", "Google Trends", False),
 )

@@ -1,13 +1,16 @@
-"""Attribution precedence on crafted orders: discount code > UTM > click id > referrer > direct.
+"""Attribution precedence on crafted orders: survey answer > discount code > UTM > click id >
+referrer > direct.
 
-The raw zone is tests/fixtures/raw plus the orders 2001-2020 of tests/fixtures/attribution (one
-49.00 line each, all on 2024-01-13), attributed with the `[attribution]` rules of
-tests/fixtures/attribution/martlake.toml, passed to dbt the way the pipeline passes them.
+The raw zone is tests/fixtures/raw plus the orders 2001-2028 of tests/fixtures/attribution (one
+49.00 line each, all on 2024-01-13; 2021-2028 copy earlier ones and come with Fairing survey
+responses), attributed with the `[attribution]` rules of tests/fixtures/attribution/martlake.toml,
+passed to dbt the way the pipeline passes them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import shutil
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,7 @@ MY_NODES = {
     "shopify_order_lines",
     "shopify_refund_lines",
     "campaign_daily",
+    "stg_fairing__responses",
 }
 META, GOOGLE, TIKTOK = "23850001", "21000000001", "1800000000000000001"
 # One worker builds the module's warehouse once; its tests run in order on it.
@@ -40,6 +44,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DbtResult]:
     database = root / "warehouse.duckdb"
     load_raw_zone(database)
     with duckdb.connect(str(database)) as con:
+        con.execute("create schema raw_fairing")
+        con.execute(
+            "create table raw_fairing.responses as"
+            " select * from read_csv(?, header = true, all_varchar = true)",
+            [str(FIXTURES / "raw_fairing.responses.csv")],
+        )
         for table in ("raw_shopify.orders", "raw_shopify.order_lines"):
             con.execute(
                 f"insert into {table} by name "
@@ -119,6 +129,27 @@ def test_attribution_models_and_their_tests_pass(built: tuple[Path, DbtResult]) 
         pytest.param(
             2020, ("utm", "tiktok", "tiktok", TIKTOK, "Prospecting"), id="tiktok-campaign-by-name"
         ),
+        # Copies of 2013, 2005, 2008, 2002, 2019, 2016, 2006 and 2007 with a survey response.
+        pytest.param(2021, ("survey", "podcast", None, None, None), id="survey-default-answer"),
+        pytest.param(2022, ("survey", "meta", "meta", None, None), id="survey-beats-click-id"),
+        pytest.param(
+            2023, ("survey", "meta", "meta", META, "Winter Sale"), id="survey-keeps-utm-campaign"
+        ),
+        pytest.param(
+            2024,
+            ("survey", "tiktok", "tiktok", TIKTOK, "Prospecting"),
+            id="survey-beats-code-of-same-platform",
+        ),
+        pytest.param(2025, ("survey", "crm", None, None, None), id="configured-survey-answer"),
+        pytest.param(
+            2026, ("direct", "direct", None, None, None), id="other-and-clarification-ignored"
+        ),
+        pytest.param(
+            2027, ("click_id", "google", "google", None, None), id="unlisted-question-ignored"
+        ),
+        pytest.param(
+            2028, ("click_id", "google", "google", None, None), id="other-platform-order-ignored"
+        ),
     ],
 )
 def test_order_is_attributed_by_the_first_level_that_applies(
@@ -157,18 +188,61 @@ def test_campaign_daily_counts_attributed_orders_on_their_campaign_day(
         "attributed_revenue, ctr, cpc, roas, attributed_cpa from marts.campaign_daily "
         "where date = '2024-01-13' and attributed_orders > 0 order by platform, campaign_id",
     )
-    # 2004 on Search - Brand, 2012 on Shopping, 2008 + 2009 on Winter Sale, 2003 on the rule's
-    # 23850099, 2002 + 2020 on Prospecting, 2018 on an id the ad data does not know.
+    # 2004 on Search - Brand, 2012 on Shopping, 2008 + 2009 + 2023 on Winter Sale, 2003 on the
+    # rule's 23850099, 2002 + 2020 + 2024 on Prospecting, 2018 on an id the ad data does not know.
     zero = Decimal("0.00")
     net = Decimal("49.00")
     assert [r[:3] + r[5:7] for r in rows] == [
         ("google", GOOGLE, "Search - Brand", 1, net),
         ("google", "21000000002", "Shopping - All products", 1, net),
-        ("meta", META, "Winter Sale", 2, 2 * net),
+        ("meta", META, "Winter Sale", 3, 3 * net),
         ("meta", "23850099", None, 1, net),
-        ("tiktok", TIKTOK, "Prospecting", 2, 2 * net),
+        ("tiktok", TIKTOK, "Prospecting", 3, 3 * net),
         ("tiktok", "1800000000000000999", None, 1, net),
     ]
     unknown = rows[-1]
     assert unknown[3:5] == (zero, 0)
     assert unknown[7:] == (None, None, None, 0.0)
+
+
+def test_a_late_survey_answer_reattributes_its_order_and_a_reread_changes_nothing(
+    built: tuple[Path, DbtResult], tmp_path: Path
+) -> None:
+    """Fairing's lookback re-reads every response unchanged, and a late answer about order 2020
+    arrives: the next incremental build re-attributes 2020 only (2022, re-read unchanged, is
+    not rebuilt: the tampered row stays), as a full refresh would."""
+    incremental, refreshed = tmp_path / "incremental.duckdb", tmp_path / "refreshed.duckdb"
+    shutil.copy(built[0], incremental)
+    with duckdb.connect(str(incremental)) as con:
+        con.execute(
+            "insert into raw_fairing.responses select * replace ("
+            " 'fairing-3' as _extract_run_id, '2024-06-01T06:00:00Z' as _ingested_at)"
+            " from raw_fairing.responses where _extract_run_id = 'fairing-1'"
+        )
+        con.execute(
+            "insert into raw_fairing.responses select * replace ('r-2020' as id,"
+            " '2020' as order_id, 'Facebook' as response)"
+            " from raw_fairing.responses where id = 'r-2022' and _extract_run_id = 'fairing-3'"
+        )
+    shutil.copy(incremental, refreshed)
+    with duckdb.connect(str(incremental)) as con:
+        con.execute("update marts.shopify_unified set units = units + 1000 where order_id = 2022")
+    variables = dbt_vars(load_project(FIXTURES, environ={}))
+    for database, full in ((incremental, False), (refreshed, True)):
+        with contextlib.chdir(tmp_path):
+            result = run_dbt(
+                "run", database=database, state_dir=tmp_path / database.stem,
+                full_refresh=full, vars=variables,
+            )  # fmt: skip
+        assert result.success, [(n.name, n.message) for n in result.failed]
+    unified = (
+        "select order_id, attribution_method, channel, platform, campaign_id, units"
+        " from marts.shopify_unified where order_id >= 2001 order by order_id"
+    )
+    after = {row[0]: row[1:] for row in query(incremental, unified)}
+    assert after[2020] == ("survey", "meta", "meta", None, 1)
+    assert after[2022][4] > 999  # not rebuilt
+    full = {row[0]: row[1:] for row in query(refreshed, unified)}
+    assert {k: v for k, v in after.items() if k != 2022} == {
+        k: v for k, v in full.items() if k != 2022
+    }

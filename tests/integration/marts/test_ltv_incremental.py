@@ -2,17 +2,21 @@
 refresh after late refunds, backfills and a new month; ltv_cohorts equals the simulator's truth
 once everything is loaded.
 
-Runs on one Shopify-only sandbox project: the first run reads orders updated from February
-only; then more days of March arrive (new orders and refunds of February and March orders),
-then a backfill of January (earlier first orders move customers into an earlier cohort),
-then April (every cohort gains a month). After each incremental run the table is compared row
-by row with a `--full-refresh` build of a copy of the same warehouse.
+Runs on one sandbox project with Shopify and Fairing (post-purchase surveys): the first run
+reads orders updated from February only; then more days of March arrive (new orders and refunds
+of February and March orders, and survey answers, some about orders of the first run), then a
+backfill of January (earlier first orders move customers into an earlier cohort), then April
+(every cohort gains a month). After each incremental run the table is compared row by row with
+a `--full-refresh` build of a copy of the same warehouse. The orders a customer answered about
+go to the channel of the answer (`attribution_method = 'survey'`), the others keep the channel
+of their landing page.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,13 +33,28 @@ from martlake.transform import run_dbt
 from martlake.warehouse import DuckDBWarehouse
 from tests.integration.marts import products_ltv_truth as truth
 from tests.integration.marts.incremental_helpers import differences
+from tests.integration.test_fairing_pipeline import add_fairing
 from tests.sandbox_project import make_sandbox_project, project
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("marts_ltv_incremental")]
 START = date(2025, 1, 1)
 FIRST_LOADED = date(2025, 2, 1)
 STAGES = ("first", "late_refunds", "backfill", "new_month")
+# The sandbox's survey answers and the channels the default survey spellings give them;
+# "Pinterest" and typed "Other" answers map to no channel and leave the order to its URL.
+ANSWER_CHANNELS = {
+    "Instagram": "meta",
+    "Facebook": "meta",
+    "Google": "google",
+    "YouTube": "google",
+    "TikTok": "tiktok",
+    "Email": "email",
+    "Blog or article": "referral",
+    "Podcast": "podcast",
+    "Friend or family": "word_of_mouth",
+}
 ORDER_MODELS = [
+    "staging.stg_shopify__order_versions",
     "staging.stg_shopify__orders",
     "staging.stg_shopify__order_lines",
     "staging.stg_shopify__refund_lines",
@@ -73,6 +92,7 @@ class Stages:
     incremental: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     refreshed: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     differences: dict[str, dict[str, int]] = field(default_factory=dict)
+    answers: dict[str, dict[int, str]] = field(default_factory=dict)
 
 
 def _set_end(root: Path, end: date) -> Project:
@@ -91,7 +111,12 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stages]:
         orders_per_day=15,
     )
     truth.shopify_only(root)
+    add_fairing(root)
     config = root / "martlake.toml"
+    # Fairing from the start, and most customers answer, so answers about the last orders of a
+    # run come with the next one.
+    text = config.read_text().replace('start_date = "2025-03-01"\n', "", 1)
+    config.write_text(text.replace("[sandbox]\n", "[sandbox]\nsurvey_rate = 0.9\n", 1))
     config.write_text(
         config.read_text()
         .replace("[sources.shopify]\n", f'[sources.shopify]\nstart_date = "{FIRST_LOADED}"\n', 1)
@@ -114,6 +139,7 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stages]:
             out.project = _set_end(root, end)
         result = run_pipeline(out.project, options)
         assert result.exit_code == 0, (stage, result.steps)
+        out.answers[stage] = Business(simulator_config(out.project)).truth.survey_answers()
         out.incremental[stage] = cohorts(out.project.warehouse_path)
         out.refreshed[stage], out.differences[stage] = full_refresh(out.project, scratch / stage)
     yield out
@@ -176,3 +202,38 @@ def test_a_build_without_new_orders_recomputes_no_cohort(stages: Stages, tmp_pat
     assert [r for r in rows if r[0] != date(2025, 1, 1)] == [
         r for r in stages.incremental["new_month"] if r[0] != date(2025, 1, 1)
     ]
+
+
+def test_orders_get_the_channel_of_their_survey_answer_else_of_their_url(stages: Stages) -> None:
+    business = Business(simulator_config(stages.project))
+    answers = business.truth.survey_answers()
+    expected = {}
+    for order_id, (channel, _) in business.truth.order_channels().items():
+        surveyed = ANSWER_CHANNELS.get(answers.get(order_id, ""))
+        expected[order_id] = (surveyed, "survey") if surveyed else (channel, "url")
+    rows = DuckDBWarehouse(stages.project.warehouse_path).query(
+        "select order_id, channel, attribution_method from marts.shopify_unified"
+    )
+    got = {o: (ch if ch != "pinterest" else "other", m if m == "survey" else "url")
+           for o, ch, m in rows}  # fmt: skip
+    assert {o: (v, expected[o]) for o, v in got.items() if v != expected[o]} == {}
+    surveyed = Counter(ch for ch, m in got.values() if m == "survey")
+    assert {"podcast", "word_of_mouth", "meta"} <= set(surveyed)
+
+
+def test_late_answers_re_attributed_orders_built_by_an_earlier_run(stages: Stages) -> None:
+    first, last = stages.answers["first"], stages.answers["new_month"]
+    late = {o for o, answer in last.items() if o not in first and answer in ANSWER_CHANNELS}
+    built_before = {
+        o for o, in DuckDBWarehouse(stages.project.warehouse_path).query(
+            "select order_id from marts.shopify_unified where order_date <= '2025-03-10'"
+        )
+    }  # fmt: skip
+    moved = late & built_before
+    assert moved, "no answer arrived after its order was built"
+    methods = dict(
+        DuckDBWarehouse(stages.project.warehouse_path).query(
+            "select order_id, attribution_method from marts.shopify_unified"
+        )
+    )
+    assert {methods[o] for o in moved} == {"survey"}

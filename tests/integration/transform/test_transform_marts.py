@@ -47,6 +47,7 @@ pytestmark = pytest.mark.xdist_group("transform_marts")
 D = Decimal
 
 MODELS = {
+    "stg_shopify__order_versions": "staging",
     "stg_shopify__orders": "staging",
     "stg_shopify__order_lines": "staging",
     "stg_shopify__refund_lines": "staging",
@@ -57,6 +58,7 @@ MODELS = {
     "stg_google_ads__ad_group_stats": "staging",
     "stg_google_ads__ad_stats": "staging",
     "stg_tiktok_ads__ad_stats": "staging",
+    "stg_fairing__responses": "staging",
     "int_order_lines__aggregated": "intermediate",
     "int_refund_lines__aggregated": "intermediate",
     "int_orders__sequenced": "intermediate",

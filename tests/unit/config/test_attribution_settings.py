@@ -1,4 +1,5 @@
-"""`[attribution]`: channel spellings and discount-code rules, validated and passed to dbt."""
+"""`[attribution]`: channel spellings, discount-code rules and survey settings, validated and
+passed to dbt."""
 
 from __future__ import annotations
 
@@ -39,10 +40,26 @@ def test_rules_reach_the_dbt_vars_normalised_and_in_order(tmp_path: Path) -> Non
     ]
 
 
+def test_survey_settings_reach_the_dbt_vars_normalised(tmp_path: Path) -> None:
+    project = load(
+        tmp_path,
+        "[attribution]\nsurvey_questions = [1001, 1004]\n"
+        '[attribution.survey_answers]\n" Saw it in a SHOP " = "retail"\nPodcast = "audio"\n',
+    )
+    variables = dbt_vars(project)  # type: ignore[arg-type]
+    assert variables["attribution_survey_answers"] == {
+        "saw it in a shop": "retail",
+        "podcast": "audio",
+    }
+    assert variables["attribution_survey_questions"] == [1001, 1004]
+
+
 def test_without_a_section_the_dbt_vars_keep_the_defaults(tmp_path: Path) -> None:
     variables = dbt_vars(load(tmp_path, ""))  # type: ignore[arg-type]
     assert variables["attribution_channels"] == {}
     assert variables["attribution_discount_codes"] == []
+    assert variables["attribution_survey_answers"] == {}
+    assert variables["attribution_survey_questions"] == []
 
 
 @pytest.mark.parametrize(
@@ -57,6 +74,21 @@ def test_without_a_section_the_dbt_vars_keep_the_defaults(tmp_path: Path) -> Non
             '[attribution]\nchannels = { FB = "meta", fb = "facebook" }\n',
             "utm_source `fb` is mapped to both `meta` and `facebook`",
             id="same-spelling-twice",
+        ),
+        pytest.param(
+            '[attribution.survey_answers]\nPodcast = "Podcasts!"\n',
+            "channel `Podcasts!` (survey answer `Podcast`) must be lower-case",
+            id="survey-channel-name",
+        ),
+        pytest.param(
+            '[attribution.survey_answers]\nTV = "tv"\ntv = "television"\n',
+            "survey answer `tv` is mapped to both `tv` and `television`",
+            id="same-answer-twice",
+        ),
+        pytest.param(
+            '[attribution]\nsurvey_questions = ["how did you hear"]\n',
+            "attribution.survey_questions.0",
+            id="question-not-an-id",
         ),
         pytest.param(
             '[[attribution.discount_codes]]\npattern = "KLAV%"\nchannel = "email"\n'
@@ -102,3 +134,16 @@ def test_readme_and_config_docs_list_every_built_in_spelling() -> None:
     for spelling, _ in defaults:
         assert f"`{spelling}`" in row, spelling
         assert f"`{spelling}`" in doc, spelling
+
+
+def test_readme_and_config_docs_list_every_survey_default() -> None:
+    macro = (PROJECT_DIR / "macros" / "attribution.sql").read_text()
+    block = macro[macro.index("macro attribution_survey_answer_map") :]
+    defaults = re.findall(r"'([a-z ]+)': '(podcast|word_of_mouth|referral)'", block)
+    assert len(defaults) >= 6
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| `survey_answers` |"))
+    doc = inspect.getsource(AttributionSettings)
+    for answer, channel in defaults:
+        assert f"`{answer}`" in row and f"`{channel}`" in row, answer
+        assert f"`{answer}`" in doc, answer

@@ -17,6 +17,7 @@ from typing import Literal, get_args
 from urllib.parse import parse_qsl, urlsplit
 
 from martlake.sandbox.emulators._http import Headers, Request, Response, json_response
+from martlake.sandbox.emulators.fairing import SANDBOX_FAIRING_TOKEN, FairingApp
 from martlake.sandbox.emulators.google_ads import GoogleAdsApp
 from martlake.sandbox.emulators.meta_ads import SANDBOX_META_TOKEN, MetaAdsApp
 from martlake.sandbox.emulators.shopify import SANDBOX_SHOPIFY_TOKEN, ShopifyApp
@@ -25,7 +26,7 @@ from martlake.sandbox.simulator import Business, Platform
 
 logger = logging.getLogger(__name__)
 
-Api = Literal["shopify", "meta", "google", "tiktok"]
+Api = Literal["shopify", "meta", "google", "tiktok", "fairing"]
 FaultKind = Literal["rate_limit", "server_error", "timeout"]
 DriftKind = Literal["new_field", "renamed_field", "numbers_as_strings", "dash_values"]
 FAULT_KINDS: tuple[FaultKind, ...] = get_args(FaultKind)
@@ -59,6 +60,8 @@ def _timeout_response(api: Api) -> Response:
         body = {"code": 50002, "message": "Request timed out", "data": {}}
     elif api == "shopify":
         body = {"errors": "Gateway Timeout"}
+    elif api == "fairing":
+        body = {"error": "Gateway Timeout"}
     else:
         body = {"error": {"message": "Gateway Timeout", "code": 2, "is_transient": True}}
     return json_response(504, body)
@@ -125,6 +128,12 @@ def _fault_response(fault: Fault, account_id: str) -> Response:
             "data": {},
         }
         return json_response(500, body)
+    if fault.api == "fairing":
+        if fault.kind == "rate_limit":
+            return json_response(
+                429, {"error": "Too Many Requests"}, [("Retry-After", f"{fault.retry_after:.1f}")]
+            )
+        return json_response(500, {"error": "Internal Server Error"})
     if fault.api == "shopify":
         if fault.kind == "rate_limit":
             return json_response(
@@ -225,13 +234,15 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class EmulatorServer:
-    """Shopify, Meta, Google Ads and TikTok emulators for one `Business`, on a loopback server.
+    """Shopify, Meta, Google Ads, TikTok and Fairing emulators for one `Business`, on a loopback
+    server.
 
     Shopify lives under `/shopify` (`shopify_base_url` replaces `https://<shop>`), Meta under
     `/meta` (replaces `https://graph.facebook.com`), Google Ads under `/google`
     (`google_base_url` replaces `https://googleads.googleapis.com`; its OAuth token endpoint is
     `<google_base_url>/token`, replacing `https://oauth2.googleapis.com/token`) and TikTok under
-    `/tiktok` (`tiktok_base_url` replaces `https://business-api.tiktok.com`). Use as a context
+    `/tiktok` (`tiktok_base_url` replaces `https://business-api.tiktok.com`) and Fairing under
+    `/fairing` (`fairing_base_url` replaces `https://app.fairing.co`). Use as a context
     manager, or call `start()`/`stop()`; `serve_forever()` blocks until Ctrl-C.
 
     Args:
@@ -241,6 +252,7 @@ class EmulatorServer:
         shopify_token: The only Shopify access token accepted.
         meta_token: The only Meta access token accepted.
         tiktok_token: The only TikTok access token accepted.
+        fairing_token: The only Fairing API token accepted.
         warm: Generate the business in `start()` rather than on the first request.
         fault_rate: Share of requests (0–1) that fail transiently at random, on top of
             faults queued by `inject_fault`.
@@ -274,6 +286,7 @@ class EmulatorServer:
         shopify_token: str = SANDBOX_SHOPIFY_TOKEN,
         meta_token: str = SANDBOX_META_TOKEN,
         tiktok_token: str = SANDBOX_TIKTOK_TOKEN,
+        fairing_token: str = SANDBOX_FAIRING_TOKEN,
         warm: bool = True,
         fault_rate: float = 0.0,
         fault_seed: int = 0,
@@ -289,6 +302,7 @@ class EmulatorServer:
         self.meta = MetaAdsApp(business, meta_token)
         self.google = GoogleAdsApp(business)
         self.tiktok = TikTokAdsApp(business, tiktok_token)
+        self.fairing = FairingApp(business, fairing_token)
         self.request_log: list[RequestLogEntry] = []
         self._faults: list[Fault] = []
         self._faults_lock = threading.Lock()
@@ -331,6 +345,11 @@ class EmulatorServer:
     def tiktok_base_url(self) -> str:
         """What to use instead of `https://business-api.tiktok.com`."""
         return f"{self.base_url}/tiktok"
+
+    @property
+    def fairing_base_url(self) -> str:
+        """What to use instead of `https://app.fairing.co`."""
+        return f"{self.base_url}/fairing"
 
     def start(self) -> EmulatorServer:
         """Bind the port and serve in a background thread; returns self."""
@@ -399,10 +418,10 @@ class EmulatorServer:
         """Make the next `times` requests to `api` fail the way the vendor fails.
 
         Args:
-            api: `"shopify"`, `"meta"`, `"google"` or `"tiktok"`.
-            kind: `"rate_limit"` (Shopify: 429 with `Retry-After`; Meta: 400 with code 80004
-                and `x-business-use-case-usage`; Google: 429 RESOURCE_EXHAUSTED with a
-                QuotaError and `Retry-After`; TikTok: HTTP 200 with code 40100) or
+            api: `"shopify"`, `"meta"`, `"google"`, `"tiktok"` or `"fairing"`.
+            kind: `"rate_limit"` (Shopify and Fairing: 429 with `Retry-After`; Meta: 400 with
+                code 80004 and `x-business-use-case-usage`; Google: 429 RESOURCE_EXHAUSTED with
+                a QuotaError and `Retry-After`; TikTok: HTTP 200 with code 40100) or
                 `"server_error"` (500; TikTok's body has code 50000) or `"timeout"` (nothing
                 for `hold` seconds, by when the client has given up, then a 504).
             times: How many matching requests fail before normal service resumes.
@@ -438,7 +457,7 @@ class EmulatorServer:
         if unknown:
             raise ValueError(f"unknown drift kind `{unknown[0]}`: use {', '.join(DRIFT_KINDS)}")
         self.drift = chosen
-        for app in (self.shopify, self.meta, self.google, self.tiktok):
+        for app in (self.shopify, self.meta, self.google, self.tiktok, self.fairing):
             # Plain attribute assignment, so apps that do not read `drift` yet are unaffected.
             setattr(app, "drift", chosen)  # noqa: B010
 
@@ -520,10 +539,15 @@ class EmulatorServer:
             api, prefix, app_handle = "google", "/google", self.google.handle
         elif path.startswith("/tiktok/"):
             api, prefix, app_handle = "tiktok", "/tiktok", self.tiktok.handle
+        elif path.startswith("/fairing/"):
+            api, prefix, app_handle = "fairing", "/fairing", self.fairing.handle
         else:
             return json_response(
                 404,
-                {"error": f"no emulator at {path}; use /shopify, /meta, /google or /tiktok"},
+                {
+                    "error": f"no emulator at {path}; use /shopify, /meta, /google, /tiktok or "
+                    "/fairing"
+                },
             )
         fault = self._take_fault(api, path)
         if fault is not None and fault.kind == "timeout":

@@ -1,8 +1,11 @@
 {#-
   Attribution rules (see models/intermediate/int_orders__attributed.sql and the docs).
   Vars, from `[attribution]` in martlake.toml: `attribution_channels`, a mapping utm_source
-  spelling → channel that extends and overrides the defaults below, and
-  `attribution_discount_codes`, a list of {pattern, channel, campaign_id?} tried in order.
+  spelling → channel that extends and overrides the defaults below,
+  `attribution_discount_codes`, a list of {pattern, channel, campaign_id?} tried in order,
+  `attribution_survey_answers`, a mapping survey answer → channel on top of the utm_source
+  spellings and the survey defaults, and `attribution_survey_questions`, the ids of the survey
+  questions that attribute (default: every question but clarifications).
 -#}
 {% macro attribution_channel_map() -%}
     {%- set channels = {
@@ -18,6 +21,33 @@
     {{ return(channels) }}
 {%- endmacro %}
 
+{#-
+  Survey answer → channel, compared trimmed and lower-cased: the utm_source spellings (an
+  answer "Instagram" is Meta), common answers to "How did you hear about us?", then the
+  configured ones. An answer mapped to no channel does not attribute the order.
+-#}
+{% macro attribution_survey_answer_map() -%}
+    {%- set answers = attribution_channel_map() -%}
+    {%- do answers.update({
+        'podcast': 'podcast', 'friend or family': 'word_of_mouth',
+        'friend': 'word_of_mouth', 'word of mouth': 'word_of_mouth',
+        'blog or article': 'referral', 'blog': 'referral',
+    }) -%}
+    {%- for answer, channel in (var('attribution_survey_answers', {}) or {}).items() -%}
+        {%- do answers.update({answer | trim | lower: channel}) -%}
+    {%- endfor -%}
+    {{ return(answers) }}
+{%- endmacro %}
+
+{#- The channel a survey answer maps to; else NULL. -#}
+{% macro channel_of_survey_answer(answer) -%}
+    case lower(trim({{ answer }}))
+        {%- for spelling, channel in attribution_survey_answer_map() | dictsort %}
+        when {{ sql_string(spelling) }} then {{ sql_string(channel) }}
+        {%- endfor %}
+    end
+{%- endmacro %}
+
 {#- The discount-code rules, numbered from 1 in the order configured. -#}
 {% macro attribution_discount_code_rules() -%}
     {{ return(var('attribution_discount_codes', []) or []) }}
@@ -27,6 +57,7 @@
 {% macro attribution_channel_names() -%}
     {%- set names = ['meta', 'google', 'tiktok', 'email', 'other', 'referral', 'direct'] -%}
     {%- for channel in attribution_channel_map().values() | list
+        + attribution_survey_answer_map().values() | list
         + attribution_discount_code_rules() | map(attribute='channel') | list -%}
         {%- if channel not in names -%}{%- do names.append(channel) -%}{%- endif -%}
     {%- endfor -%}

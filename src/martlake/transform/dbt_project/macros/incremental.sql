@@ -104,15 +104,28 @@
     {{ return(name | lower in relation_column_names(relation)) }}
 {%- endmacro %}
 
-{#- Orders with a raw version or deletion loaded after the model's previous build. -#}
+{#-
+  Orders with a new version, a deletion or a new or changed survey response loaded after the
+  model's previous build (an order or response re-read unchanged is not rebuilt:
+  stg_shopify__order_versions and stg_fairing__responses, which every model calling this
+  depends on).
+-#}
 {% macro shopify_orders_loaded() -%}
-    select id as order_id
-    from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
-    where {{ loaded_after('_ingested_at', built_through()) }}
+    {{ shopify_orders_changed_after(built_through()) }}
+{%- endmacro %}
+
+{% macro shopify_orders_changed_after(watermark) -%}
+    select order_id
+    from {{ ref('stg_shopify__order_versions') }}
+    where is_new_version and {{ loaded_after('_ingested_at', watermark) }}
     union
     select order_id
     from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
-    where {{ loaded_after('_ingested_at', built_through()) }}
+    where {{ loaded_after('_ingested_at', watermark) }}
+    union
+    select order_id
+    from {{ ref('stg_fairing__responses') }}
+    where order_id is not null and {{ loaded_after('_version_loaded_at', watermark) }}
 {%- endmacro %}
 
 {#-
@@ -120,10 +133,10 @@
   an order joined or left, whose other orders are renumbered.
 -#}
 {% macro shopify_customers_loaded() -%}
-    select distinct {{ customer_key('customer_id', 'email_hash') }} as customer_key
-    from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
-    where id in ({{ shopify_orders_loaded() }})
-        and {{ customer_key('customer_id', 'email_hash') }} is not null
+    select distinct customer_key
+    from {{ ref('stg_shopify__order_versions') }}
+    where order_id in ({{ shopify_orders_loaded() }})
+        and customer_key is not null
 {%- endmacro %}
 
 {#-
@@ -140,6 +153,8 @@
             ), '')
             || '{{ tojson(var('attribution_channels', {}) or {}) | replace("'", "''") }}'
             || '{{ tojson(var('attribution_discount_codes', []) or []) | replace("'", "''") }}'
+            || '{{ tojson(var('attribution_survey_answers', {}) or {}) | replace("'", "''") }}'
+            || '{{ tojson(var('attribution_survey_questions', []) or []) | replace("'", "''") }}'
         )
         from {{ ref('int_ad_campaigns') }}
     )
@@ -241,4 +256,10 @@
     {%- else -%}
         true
     {%- endif -%}
+{%- endmacro %}
+
+{#- A fingerprint of a group's rows without their load columns, in any order
+    (stg_shopify__order_versions). -#}
+{% macro rows_fingerprint() -%}
+    sum(hash(*columns(* exclude (_extract_run_id, _ingested_at)))::hugeint)
 {%- endmacro %}

@@ -5,7 +5,8 @@
   Such a mart stamps every row with `_ingested_through`, the newest raw Shopify load it
   reflects (`shopify_ingested_through()`, set by a post-hook, so a full refresh holds the same
   value). A build recomputes, in full, only the shop-local days (or their months) that the
-  orders loaded or deleted since then can have changed, and keeps the rows of every other day:
+  orders with a new version or deleted since then can have changed, and keeps the rows of
+  every other day:
   - the order date of every raw version of those orders (old and new, deleted ones too);
   - the refund date of every raw refund line that came with one of those versions;
   - for the marts that tell first from returning customers (`customers=true`): per customer of
@@ -27,25 +28,13 @@
 -#}
 {% macro shopify_dates_to_rebuild(customers=false) -%}
     with loaded as (
-        select id as order_id
-        from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
-        where {{ loaded_after('_ingested_at', dates_built_through()) }}
-        union
-        select order_id
-        from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
-        where {{ loaded_after('_ingested_at', dates_built_through()) }}
+        {{ shopify_orders_changed_after(dates_built_through()) }}
     ),
 
     versions as (
-        select
-            id as order_id,
-            created_at,
-            {{ local_date('created_at', 'shop_timezone') }} as order_date,
-            shop_timezone,
-            {{ customer_key('customer_id', 'email_hash') }} as customer_key,
-            _ingested_at
-        from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
-        where id in (select order_id from loaded)
+        select order_id, created_at, order_date, customer_key, refund_dates
+        from {{ ref('stg_shopify__order_versions') }}
+        where order_id in (select order_id from loaded)
     )
     {%- if customers %},
 
@@ -80,11 +69,8 @@
 
     union
 
-    select {{ local_date('refunds.refund_created_at', 'versions.shop_timezone') }} as date
-    from ({{ source_or_empty('raw_shopify', 'refund_lines') }}) as refunds
-    inner join versions
-        on refunds.order_id = versions.order_id
-        and refunds._ingested_at = versions._ingested_at
+    select unnest(refund_dates) as date
+    from versions
     {%- if customers %}
 
     union

@@ -12,8 +12,8 @@
 {%- endmacro %}
 
 {#-
-  The newest `_ingested_at` of raw Shopify orders and order deletions: what an incremental
-  build has seen.
+  The newest `_ingested_at` of raw Shopify orders, order deletions and survey responses (which
+  attribute orders): what an incremental build has seen.
 -#}
 {% macro shopify_ingested_through() -%}
     (
@@ -22,6 +22,14 @@
             select _ingested_at from ({{ source_or_empty('raw_shopify', 'orders') }}) as o
             union all
             select _ingested_at from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as d
+            union all
+            select _ingested_at from ({{ source_or_empty('raw_fairing', 'responses') }}) as r
         ) as loads
     )
+{%- endmacro %}
+
+{#- Post-hook of the day and month marts: every row carries the newest load it reflects. -#}
+{% macro stamp_ingested_through() -%}
+    update {{ this }} set _ingested_through = {{ shopify_ingested_through() }}
+    where _ingested_through is distinct from {{ shopify_ingested_through() }}
 {%- endmacro %}

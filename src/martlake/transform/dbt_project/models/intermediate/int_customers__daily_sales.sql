@@ -5,6 +5,7 @@
 -- (macros/incremental.sql). `cohort_month` is the month of the customer's first order, as in
 -- customer_ltv: a customer's first order changes only with a loaded order of theirs, so it is
 -- rebuilt with them.
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',

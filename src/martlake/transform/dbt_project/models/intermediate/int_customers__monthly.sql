@@ -3,6 +3,7 @@
 -- counts customers from it without a distinct aggregate over every order. Incremental by
 -- month: the months the orders loaded since the previous build can have changed
 -- (macros/incremental_dates.sql); a post-hook stamps every row with the new watermark.
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -10,8 +11,7 @@
     rebuild_keys='order_months_to_rebuild',
     on_schema_change='sync_all_columns',
     post_hook=[
-        "update {{ this }} set _ingested_through = {{ shopify_ingested_through() }}"
-        " where _ingested_through is distinct from {{ shopify_ingested_through() }}",
+        "{{ stamp_ingested_through() }}",
     ],
 ) }}
 

@@ -1,9 +1,11 @@
 -- Each non-test order's channel, ad platform and campaign. The first level that applies wins:
--- a configured discount code, then the UTM parameters of the landing URL, then a click id,
--- then the referring site, else direct. (A post-purchase survey would come first; none is
--- connected yet.) Campaign ids from the URL are matched against the platform's campaigns.
--- Incremental: the orders loaded since the previous build, every order when the campaigns or
--- the attribution settings changed (macros/incremental.sql).
+-- the customer's answer to a post-purchase survey (Fairing) that maps to a channel, a
+-- configured discount code, then the UTM parameters of the landing URL, then a click id, then
+-- the referring site, else direct. Campaign ids from the URL are matched against the
+-- platform's campaigns; a survey or discount-code channel keeps the campaign of a lower level
+-- on the same platform. Incremental: the orders loaded or surveyed since the previous build,
+-- every order when the campaigns or the attribution settings changed (macros/incremental.sql).
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -39,6 +41,28 @@ campaigns as (
 
 rules as (
     {{ attribution_discount_code_relation() }}
+),
+
+{#- The order's first survey answer (of the attributing questions) that maps to a channel. #}
+{%- set questions = var('attribution_survey_questions', []) or [] %}
+survey as (
+    select
+        responses.order_id,
+        {{ channel_of_survey_answer('responses.answer') }} as channel
+    from {{ ref('stg_fairing__responses') }} as responses
+    where responses.order_id in (select order_id from orders)
+        and not responses.is_clarification
+        and coalesce(lower(responses.order_platform), 'shopify') = 'shopify'
+        and {{ channel_of_survey_answer('responses.answer') }} is not null
+        {%- if questions %}
+        and responses.question_id in ({{ questions | map('int') | join(', ') }})
+        {%- endif %}
+    qualify row_number() over (
+        partition by responses.order_id
+        order by
+            coalesce(responses.response_provided_at, responses.inserted_at),
+            responses.response_record_id
+    ) = 1
 ),
 
 codes as (
@@ -126,12 +150,14 @@ leveled as (
     select
         url_campaign.order_id,
         case
+            when survey.order_id is not null then 'survey'
             when code_matches.order_id is not null then 'discount_code'
             when url_campaign.utm_channel is not null then 'utm'
             when url_campaign.click_platform is not null then 'click_id'
             when url_campaign.referring_site is not null then 'referrer'
             else 'direct'
         end as attribution_method,
+        survey.channel as survey_channel,
         code_matches.channel as code_channel,
         code_matches.campaign_id as code_campaign_id,
         url_campaign.utm_channel,
@@ -142,6 +168,8 @@ leveled as (
     from url_campaign
     left join code_matches
         on url_campaign.order_id = code_matches.order_id
+    left join survey
+        on url_campaign.order_id = survey.order_id
 ),
 
 attributed as (
@@ -149,6 +177,7 @@ attributed as (
         order_id,
         attribution_method,
         case attribution_method
+            when 'survey' then survey_channel
             when 'discount_code' then code_channel
             when 'utm' then utm_channel
             when 'click_id' then click_platform
@@ -156,6 +185,11 @@ attributed as (
             else 'direct'
         end as channel,
         case
+            when attribution_method = 'survey'
+                then coalesce(
+                    case when code_channel = survey_channel then code_campaign_id end,
+                    case when url_platform = survey_channel then url_campaign_id end
+                )
             when attribution_method = 'discount_code'
                 then coalesce(
                     code_campaign_id,

@@ -2,6 +2,7 @@
 -- or email hash cannot be matched to earlier ones and counts as a first order. Incremental: the
 -- orders loaded since the previous build and every order of their customers, old and new
 -- (macros/incremental.sql).
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',

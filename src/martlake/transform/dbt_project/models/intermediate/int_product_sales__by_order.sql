@@ -1,6 +1,7 @@
 -- One row per product × order with a sale or a return of it: what product_kpis adds up per
 -- product (orders counted without a distinct aggregate over the whole history). Incremental by
 -- order (macros/incremental.sql).
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',

@@ -2,6 +2,7 @@
 -- refund lines on the refund's date (both in the shop's timezone). Test orders are left out.
 -- `ordered_at` is when the order was placed, for returns too: the cost of goods of both is
 -- the unit cost of that time. Incremental by order (macros/incremental.sql).
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',

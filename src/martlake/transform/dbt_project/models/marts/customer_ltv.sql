@@ -3,7 +3,7 @@
 -- the customers of the orders loaded since the previous build, those whose horizon elapsed
 -- since, and those whose first order is attributed to another channel now
 -- (macros/incremental.sql).
--- depends_on: {{ ref('int_ad_campaigns') }}
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}, {{ ref('int_ad_campaigns') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',

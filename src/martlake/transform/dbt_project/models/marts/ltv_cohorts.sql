@@ -1,17 +1,17 @@
 {#-
-  Incremental, by cell: the table is small (cohorts × months), so every build writes every
-  row, but only the cells the raw orders loaded since the previous build can have changed are
-  aggregated again from int_customers__daily_sales; the others keep the activity the previous
-  build computed. Changed cells (see the ltv_cohorts docs): every cohort's cells of the months
-  those orders (any version, deleted ones too) were placed or refunded in, and every cell of
-  the cohorts whose membership changed, the cohort a touched customer is in now and the one
-  the previous build put them in (from the raw order versions it had seen: a backfilled
-  earlier order moves a customer to an earlier cohort, an edited order can move it to another
-  customer). Cohort sizes, cumulative sums and ratios are computed again for every row. The
-  post-hooks drop cohorts left without customers and stamp every row with the new watermark,
+  Incremental, by cell: the table is small (cohorts × months), so every build writes every row,
+  but only the cells the orders with a new version (or deletion) loaded since the previous build
+  can have changed are aggregated again from int_customers__daily_sales; the others keep the
+  activity the previous build computed. Changed cells (see the ltv_cohorts docs): every cohort's
+  cells of the months those orders (any version, deleted ones too) were placed or refunded in,
+  and every cell of the cohorts whose membership changed, the cohort a touched customer is in
+  now and the one the previous build put them in (from the raw order versions it had seen: a
+  backfilled earlier order moves a customer to an earlier cohort, an edited order can move it to
+  another customer). Cohort sizes, cumulative sums and ratios are computed again for every row.
+  The post-hooks drop cohorts left without customers and stamp every row with the new watermark,
   so the table equals a full refresh.
 -#}
--- depends_on: {{ ref('int_orders__sequenced') }}, {{ ref('shopify_unified') }}
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}, {{ ref('int_orders__sequenced') }}, {{ ref('shopify_unified') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -20,8 +20,7 @@
     post_hook=[
         "delete from {{ this }} where cohort_month not in"
         " (select cohort_month from {{ ref('customer_ltv') }})",
-        "update {{ this }} set _ingested_through = {{ shopify_ingested_through() }}"
-        " where _ingested_through is distinct from {{ shopify_ingested_through() }}",
+        "{{ stamp_ingested_through() }}",
     ],
 ) }}
 
@@ -53,13 +52,7 @@ touched_months as (
 ),
 
 loaded_orders as materialized (
-    select id as order_id
-    from ({{ source_or_empty('raw_shopify', 'orders') }}) as loaded
-    where _ingested_at > {{ watermark }}
-    union
-    select order_id
-    from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
-    where _ingested_at > {{ watermark }}
+    {{ shopify_orders_changed_after(watermark) }}
 ),
 
 {#- Every raw version of those orders: the ones loaded since, and the ones seen before. -#}

@@ -7,6 +7,7 @@
 -- the months the orders loaded since the previous build can have changed and those of the
 -- variants named otherwise now (macros/incremental_dates.sql); a post-hook stamps every row
 -- with the new watermark, so the table equals a full refresh.
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -15,8 +16,7 @@
     rebuild_all_without=['_cost_fingerprint'],
     on_schema_change='sync_all_columns',
     post_hook=[
-        "update {{ this }} set _ingested_through = {{ shopify_ingested_through() }}"
-        " where _ingested_through is distinct from {{ shopify_ingested_through() }}",
+        "{{ stamp_ingested_through() }}",
     ],
 ) }}
 

@@ -4,6 +4,7 @@
 -- Incremental by month: the months the orders loaded since the previous build can have
 -- changed (macros/incremental_dates.sql); a post-hook stamps every row with the new
 -- watermark, so the table equals a full refresh.
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -11,12 +12,21 @@
     rebuild_keys='order_months_to_rebuild',
     on_schema_change='sync_all_columns',
     post_hook=[
-        "update {{ this }} set _ingested_through = {{ shopify_ingested_through() }}"
-        " where _ingested_through is distinct from {{ shopify_ingested_through() }}",
+        "{{ stamp_ingested_through() }}",
     ],
 ) }}
 
-with orders as (
+with refunds as (
+    select order_id, refund_date, subtotal
+    from {{ ref('stg_shopify__refund_lines') }}
+    where {{ only_rebuilt(
+        "cast(date_trunc('month', refund_date) as date)", 'order_months_to_rebuild'
+    ) }}
+),
+
+{#- Only the orders of the months rebuilt and those refunded in them: the whole join would be
+    computed before the filters, for every order. #}
+orders as (
     select
         unified.order_id,
         unified.order_date,
@@ -30,6 +40,10 @@ with orders as (
     from {{ ref('shopify_unified') }} as unified
     inner join {{ ref('stg_shopify__orders') }} as staged
         on unified.order_id = staged.order_id
+    where {{ only_rebuilt(
+            "cast(date_trunc('month', unified.order_date) as date)", 'order_months_to_rebuild'
+        ) }}
+        or unified.order_id in (select order_id from refunds)
 ),
 
 movements as (
@@ -62,12 +76,9 @@ movements as (
         0 as discounts,
         coalesce(refunds.subtotal, 0) as returns,
         orders.currency_code
-    from {{ ref('stg_shopify__refund_lines') }} as refunds
+    from refunds
     inner join orders
         on refunds.order_id = orders.order_id
-    where {{ only_rebuilt(
-        "cast(date_trunc('month', refunds.refund_date) as date)", 'order_months_to_rebuild'
-    ) }}
 ),
 
 monthly as (

@@ -4,6 +4,7 @@
 -- changed, the days new to the spine, and every day when the currency changed
 -- (macros/incremental_dates.sql); the post-hooks drop the days outside the spine and stamp
 -- every row with the new watermark, so the table equals a full refresh.
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -13,8 +14,7 @@
         "delete from {{ this }} where not coalesce(date between"
         " (select min(order_date) from {{ ref('shopify_unified') }})"
         " and {{ shopify_daily_last_date() }}, false)",
-        "update {{ this }} set _ingested_through = {{ shopify_ingested_through() }}"
-        " where _ingested_through is distinct from {{ shopify_ingested_through() }}",
+        "{{ stamp_ingested_through() }}",
     ],
 ) }}
 

@@ -1,7 +1,7 @@
 -- One row per line item of a non-test order, on the order's date, with the line's share of the
 -- order's discount and the items refunded from it (whatever the refund date). Incremental by
 -- order (macros/incremental.sql).
--- depends_on: {{ ref('int_ad_campaigns') }}
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}, {{ ref('int_ad_campaigns') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',

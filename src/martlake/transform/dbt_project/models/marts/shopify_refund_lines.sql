@@ -1,6 +1,6 @@
 -- One row per refund line of a non-test order, on the refund's date in the shop's timezone.
 -- Incremental by order (macros/incremental.sql).
--- depends_on: {{ ref('int_ad_campaigns') }}
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}, {{ ref('int_ad_campaigns') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',

@@ -1,6 +1,6 @@
 -- One row per non-test order. Incremental: the orders loaded since the previous build, the
 -- other orders of their customers, and orders attributed differently (macros/incremental.sql).
--- depends_on: {{ ref('int_ad_campaigns') }}
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}, {{ ref('int_ad_campaigns') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',

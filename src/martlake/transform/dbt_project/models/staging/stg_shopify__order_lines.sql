@@ -1,5 +1,6 @@
 -- Lines of the extraction the kept order row came from, so an edited order never mixes versions.
 -- Incremental by order (macros/incremental.sql).
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',

@@ -1,6 +1,9 @@
--- Deleted orders (a `destroy` event in raw deleted_orders) are left out, and with them their
--- lines and refunds, which join on the kept order row. Incremental: rebuilds the orders loaded
--- since the previous build (macros/incremental.sql).
+-- The row of each order's latest version, from the load that first brought it (a later load
+-- that re-read it unchanged is not a new version: stg_shopify__order_versions). Deleted orders
+-- (a `destroy` event in raw deleted_orders) are left out, and with them their lines and
+-- refunds, which join on the kept order row. Incremental: rebuilds the orders with a new
+-- version or deletion loaded since the previous build (macros/incremental.sql).
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -15,6 +18,13 @@ with source as (
     where {{ only_rebuilt('id', 'shopify_orders_loaded') }}
 ),
 
+versions as (
+    select order_id, _ingested_at
+    from {{ ref('stg_shopify__order_versions') }}
+    where is_new_version
+        and {{ only_rebuilt('order_id', 'shopify_orders_loaded') }}
+),
+
 deleted as (
     select distinct order_id, shop_domain
     from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
@@ -23,11 +33,16 @@ deleted as (
 latest as (
     select *
     from source
-    where not exists (
-        select 1
-        from deleted
-        where deleted.order_id = source.id and deleted.shop_domain = source.shop_domain
-    )
+    where exists (
+            select 1
+            from versions
+            where versions.order_id = source.id and versions._ingested_at = source._ingested_at
+        )
+        and not exists (
+            select 1
+            from deleted
+            where deleted.order_id = source.id and deleted.shop_domain = source.shop_domain
+        )
     qualify row_number() over (
         partition by id order by _ingested_at desc, _extract_run_id desc
     ) = 1

@@ -1,5 +1,6 @@
 -- Refund lines of the extraction the kept order row came from; dated in the shop's timezone.
 -- Incremental by order (macros/incremental.sql).
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',

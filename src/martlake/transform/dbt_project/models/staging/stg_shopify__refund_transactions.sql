@@ -1,6 +1,7 @@
 -- Refund transactions of the kept order extraction, dated in the shop's timezone. `amount` is
 -- in `currency`, the currency the customer paid in (the order's presentment currency).
 -- Incremental by order (macros/incremental.sql).
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
