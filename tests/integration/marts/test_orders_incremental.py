@@ -1,7 +1,7 @@
 """The Shopify order models, and the marts built incrementally by day or month from them, equal
 a full refresh, table by table (EXCEPT ALL both ways), after each kind of change a daily run
-meets: late orders and a late refund of a
-two-month-old order; an edited order (lines, customer, landing page) and a deleted order; a
+meets: late orders, a late refund of a two-month-old order and orders re-read unchanged; an
+edited order (lines, customer, landing page) and a deleted order; a
 backfill of earlier orders; a renamed campaign (attribution matches orders against names).
 
 Works on crafted raw rows (tests/fixtures/raw plus the extractions each stage appends, loaded
@@ -44,6 +44,7 @@ MODELS = [
     "+int_customers__monthly",
 ]
 INCREMENTAL = (
+    "stg_shopify__order_versions",
     "stg_shopify__orders",
     "stg_shopify__order_lines",
     "stg_shopify__refund_lines",
@@ -105,6 +106,12 @@ def late_refund(database: Path) -> None:
     add_refund(database, 1002, 4, "2024-03-01T15:00:00Z", "2024-03-02T06:00:00Z")
 
 
+def reread(database: Path) -> None:
+    """Shopify's lookback reads orders 1001 and 1003 again, unchanged."""
+    for order_id in (1001, 1003):
+        new_version(database, order_id, "2024-03-02T06:30:00Z")
+
+
 def deleted_order(database: Path) -> None:
     delete_order(database, 1006, "2024-03-04T06:00:00Z")
 
@@ -132,7 +139,7 @@ def campaign(database: Path) -> None:
 
 
 CHANGES = {
-    "late": [late_orders, late_refund],
+    "late": [late_orders, late_refund, reread],
     "edited_and_deleted": [edited_order, deleted_order],
     "backfill": [backfill],
     "campaign": [campaign],
@@ -204,6 +211,21 @@ def test_incremental_build_equals_a_full_refresh(stages: Stages, stage: str) -> 
     assert {t: n for t, n in stages.differences[stage].items() if n} == {}
 
 
+def test_loads_are_told_apart_new_version_refund_only_and_unchanged(stages: Stages) -> None:
+    rows = query(
+        stages.database,
+        "select order_id, is_new_version, changes_sale from staging.stg_shopify__order_versions"
+        " where _ingested_at in ('2024-03-02T06:00:00Z', '2024-03-02T06:30:00Z',"
+        " '2024-03-03T06:00:00Z') and order_id in (1001, 1002, 1003, 1004) order by 1",
+    )
+    assert rows == [
+        (1001, False, False),  # re-read unchanged
+        (1002, True, False),  # a refund: its refund day changes, not its order day
+        (1003, False, False),
+        (1004, True, True),  # edited lines and customer
+    ]
+
+
 def test_each_change_reached_shopify_unified(stages: Stages) -> None:
     snapshots = [stages.before[stage] for stage in STAGES] + [unified(stages.database)]
     assert all(old != new for old, new in zip(snapshots, snapshots[1:], strict=False))
@@ -235,8 +257,10 @@ def test_a_deleted_order_leaves_every_order_model(stages: Stages) -> None:
         "select table_schema || '.' || table_name from information_schema.columns"
         " where column_name = 'order_id' and table_schema in ('staging', 'intermediate', 'marts')",
     )
-    tables = [row[0] for row in keyed if row[0].split(".")[1] in INCREMENTAL]
-    assert len(tables) == len(INCREMENTAL) - len(PER_CUSTOMER) - len(DATED)
+    # stg_shopify__order_versions is the log of every load, the deleted order's too.
+    orders = set(INCREMENTAL) - {"stg_shopify__order_versions"}
+    tables = [row[0] for row in keyed if row[0].split(".")[1] in orders]
+    assert len(tables) == len(orders) - len(PER_CUSTOMER) - len(DATED)
     for table in tables:
         rows = query(stages.database, f"select count(*) from {table} where order_id = 1006")
         assert rows == [(0,)], table

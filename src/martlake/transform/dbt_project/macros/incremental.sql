@@ -260,6 +260,8 @@
 
 {#- A fingerprint of a group's rows without their load columns, in any order
     (stg_shopify__order_versions). -#}
-{% macro rows_fingerprint() -%}
-    sum(hash(*columns(* exclude (_extract_run_id, _ingested_at)))::hugeint)
+{% macro rows_fingerprint(also_excluded=[]) -%}
+    sum(hash(*columns(* exclude (
+        {{- (['_extract_run_id', '_ingested_at'] + also_excluded) | join(', ') -}}
+    )))::hugeint)
 {%- endmacro %}

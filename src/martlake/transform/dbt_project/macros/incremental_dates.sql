@@ -7,12 +7,14 @@
   value). A build recomputes, in full, only the shop-local days (or their months) that the
   orders with a new version or deleted since then can have changed, and keeps the rows of
   every other day:
-  - the order date of every raw version of those orders (old and new, deleted ones too);
+  - the order date of every raw version of those orders (old and new, deleted ones too),
+    unless their new loads only brought refunds (`changes_sale` in stg_shopify__order_versions:
+    the order row but its status and update time, and its lines, are as before);
   - the refund date of every raw refund line that came with one of those versions;
   - for the marts that tell first from returning customers (`customers=true`): per customer of
-    those versions, the day of its first order among the orders not loaded since, if a
-    version of a loaded order of the customer comes before it. No other order of theirs can
-    have changed between first and returning customer but loaded ones.
+    the versions of the orders whose sale side changed, the day of its first order among the
+    other orders, if a version of a changed order of the customer comes before it. No other
+    order of theirs can have changed between first and returning customer but changed ones.
   Nothing else moves an order between days: refunds and order edits arrive as a new version of
   their order. A mart whose table has no `_ingested_through` yet rebuilds every day.
 -#}
@@ -31,18 +33,36 @@
         {{ shopify_orders_changed_after(dates_built_through()) }}
     ),
 
-    versions as (
+    {#- The orders whose order-date side changed: a load changed the order row or its lines,
+        or the order was deleted. A load that brought only refunds changes refund days. #}
+    sold as (
+        select order_id
+        from {{ ref('stg_shopify__order_versions') }}
+        where changes_sale and {{ loaded_after('_ingested_at', dates_built_through()) }}
+        union
+        select order_id
+        from ({{ source_or_empty('raw_shopify', 'deleted_orders') }}) as deleted_orders
+        where {{ loaded_after('_ingested_at', dates_built_through()) }}
+    ),
+
+    all_versions as (
         select order_id, created_at, order_date, customer_key, refund_dates
         from {{ ref('stg_shopify__order_versions') }}
         where order_id in (select order_id from loaded)
+    ),
+
+    versions as (
+        select *
+        from all_versions
+        where order_id in (select order_id from sold)
     )
     {%- if customers %},
 
     {#-
-      Per customer of those versions, its first order among the orders not loaded since the
-      previous build. Only that order of theirs can have changed between first and returning
-      customer besides the loaded ones, and only if a version of a loaded order of the
-      customer comes before it.
+      Per customer of those versions, its first order among the orders whose sale side did
+      not change since the previous build (a refund-only change moves no order). Only that
+      order of theirs can have changed between first and returning customer besides the
+      changed ones, and only if a version of a changed order of the customer comes before it.
     #}
     kept_firsts as (
         select
@@ -51,9 +71,9 @@
             unified.order_date,
             unified.created_at
         from {{ ref('shopify_unified') }} as unified
-        left join loaded
-            on unified.order_id = loaded.order_id
-        where loaded.order_id is null
+        left join sold
+            on unified.order_id = sold.order_id
+        where sold.order_id is null
             and {{ customer_key('unified.customer_id', 'unified.email_hash') }} in (
                 select customer_key from versions
             )
@@ -70,7 +90,7 @@
     union
 
     select unnest(refund_dates) as date
-    from versions
+    from all_versions
     {%- if customers %}
 
     union

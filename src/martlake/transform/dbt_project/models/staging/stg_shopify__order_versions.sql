@@ -4,10 +4,13 @@
 -- lookback window re-reads every order updated in the last days, most of them unchanged since
 -- the previous run; only a load with `is_new_version` makes the order models rebuild the order
 -- (macros/incremental.sql), and stg_shopify__orders keeps the first load of the latest
--- version. Each load also carries what the day and month marts need to find the days it can
--- change (macros/incremental_dates.sql): the order's creation time and shop-local date, its
--- customer, and the shop-local days of the refunds it came with. Incremental: appends the
--- loads after its previous build.
+-- version. `changes_sale` tells a load that changed what the order-date side of the day and
+-- month marts reads (the order row but its status and update time, and its lines) from one
+-- that only brought refunds: a refund changes its refund day, not the month the order was
+-- placed in. Each load also carries what those marts need to find the days it can change
+-- (macros/incremental_dates.sql): the order's creation time and shop-local date, its customer,
+-- and the shop-local days of the refunds it came with. Incremental: appends the loads after its
+-- previous build.
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
@@ -22,6 +25,7 @@ with orders as (
         id as order_id,
         _ingested_at,
         {{ rows_fingerprint() }} as order_hash,
+        {{ rows_fingerprint(['updated_at', 'financial_status']) }} as order_sale_hash,
         max(created_at) as created_at,
         max({{ local_date('created_at', 'shop_timezone') }}) as order_date,
         max(shop_timezone) as shop_timezone,
@@ -70,6 +74,7 @@ loads as (
             refund_lines.child_hash,
             refund_transactions.child_hash
         ) as version_fingerprint,
+        hash(orders.order_sale_hash, order_lines.child_hash) as sale_fingerprint,
         orders.created_at,
         orders.order_date,
         orders.customer_key,
@@ -88,7 +93,10 @@ loads as (
 {%- if is_incremental() %},
 
 built as (
-    select order_id, arg_max(version_fingerprint, _ingested_at) as version_fingerprint
+    select
+        order_id,
+        arg_max(version_fingerprint, _ingested_at) as version_fingerprint,
+        arg_max(sale_fingerprint, _ingested_at) as sale_fingerprint
     from {{ this }}
     where order_id in (select order_id from loads)
     group by order_id
@@ -105,6 +113,13 @@ select
         ),
         {{ 'built.version_fingerprint' if is_incremental() else 'null' }}
     ) is distinct from loads.version_fingerprint as is_new_version,
+    loads.sale_fingerprint,
+    coalesce(
+        lag(loads.sale_fingerprint) over (
+            partition by loads.order_id order by loads._ingested_at
+        ),
+        {{ 'built.sale_fingerprint' if is_incremental() else 'null' }}
+    ) is distinct from loads.sale_fingerprint as changes_sale,
     loads.created_at,
     loads.order_date,
     loads.customer_key,
