@@ -44,12 +44,21 @@ windows as (
     from ({{ source_or_empty('raw_tiktok_ads', 'extract_windows') }}) as tiktok_windows
 ),
 
+{#- Per timezone first (a local date grows with the time): one conversion per shop, not per
+    order. #}
 shopify_extracted as (
     select
         'shopify' as source,
-        min({{ local_date('created_at', 'shop_timezone') }}) as date_start,
-        max({{ local_date('_ingested_at', 'shop_timezone') }}) - 1 as date_end
-    from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
+        min({{ local_date('first_created_at', 'shop_timezone') }}) as date_start,
+        max({{ local_date('last_ingested_at', 'shop_timezone') }}) - 1 as date_end
+    from (
+        select
+            shop_timezone,
+            min(created_at) as first_created_at,
+            max(_ingested_at) as last_ingested_at
+        from ({{ source_or_empty('raw_shopify', 'orders') }}) as raw_orders
+        group by shop_timezone
+    ) as per_timezone
 ),
 
 ranges as (
