@@ -429,36 +429,32 @@ class AttributionSettings(_Section):
     @field_validator("survey_answers")
     @classmethod
     def _survey_answers(cls, value: dict[str, str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for answer, channel in value.items():
-            key = answer.strip().lower()
-            if not key:
-                raise ValueError("a survey answer must not be blank")
-            name = _channel_name(channel.strip(), f"survey answer `{answer}`")
-            if out.get(key, name) != name:
-                raise ValueError(
-                    f"survey answer `{key}` is mapped to both `{out[key]}` and `{name}` "
-                    "(answers compare case-insensitively): keep one"
-                )
-            out[key] = name
-        return out
+        return _channel_mapping(value, "survey answer", "answers")
 
     @field_validator("channels")
     @classmethod
     def _channels(cls, value: dict[str, str]) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for spelling, channel in value.items():
-            key = spelling.strip().lower()
-            if not key:
-                raise ValueError("a utm_source spelling must not be blank")
-            name = _channel_name(channel.strip(), f"utm_source `{spelling}`")
-            if out.get(key, name) != name:
-                raise ValueError(
-                    f"utm_source `{key}` is mapped to both `{out[key]}` and `{name}` "
-                    "(spellings compare case-insensitively): keep one"
-                )
-            out[key] = name
-        return out
+        return _channel_mapping(value, "utm_source", "spellings", blank="utm_source spelling")
+
+
+def _channel_mapping(
+    value: dict[str, str], what: str, plural: str, blank: str | None = None
+) -> dict[str, str]:
+    """`value` with keys trimmed and lower-cased (as the marts compare them) and channel names
+    checked; one key mapped to two channels is an error."""
+    out: dict[str, str] = {}
+    for original, channel in value.items():
+        key = original.strip().lower()
+        if not key:
+            raise ValueError(f"a {blank or what} must not be blank")
+        name = _channel_name(channel.strip(), f"{what} `{original}`")
+        if out.get(key, name) != name:
+            raise ValueError(
+                f"{what} `{key}` is mapped to both `{out[key]}` and `{name}` "
+                f"({plural} compare case-insensitively): keep one"
+            )
+        out[key] = name
+    return out
 
 
 class MartsSettings(_Section):

@@ -106,20 +106,18 @@ built as (
 select
     loads.order_id,
     loads._ingested_at,
-    loads.version_fingerprint,
+    {#- Each fingerprint against the order's load before (in this build, else built before). #}
+    {%- for fingerprint, differs in [
+        ('version_fingerprint', 'is_new_version'), ('sale_fingerprint', 'changes_sale')
+    ] %}
+    loads.{{ fingerprint }},
     coalesce(
-        lag(loads.version_fingerprint) over (
+        lag(loads.{{ fingerprint }}) over (
             partition by loads.order_id order by loads._ingested_at
         ),
-        {{ 'built.version_fingerprint' if is_incremental() else 'null' }}
-    ) is distinct from loads.version_fingerprint as is_new_version,
-    loads.sale_fingerprint,
-    coalesce(
-        lag(loads.sale_fingerprint) over (
-            partition by loads.order_id order by loads._ingested_at
-        ),
-        {{ 'built.sale_fingerprint' if is_incremental() else 'null' }}
-    ) is distinct from loads.sale_fingerprint as changes_sale,
+        {{ 'built.' ~ fingerprint if is_incremental() else 'null' }}
+    ) is distinct from loads.{{ fingerprint }} as {{ differs }},
+    {%- endfor %}
     loads.created_at,
     loads.order_date,
     loads.customer_key,
