@@ -477,6 +477,10 @@ class TransformSettings(_Section):
     shipped ones; a model named like a shipped one replaces it. The default `models` folder is
     used when it exists; a folder set here must exist."""
 
+    threads: int = Field(default=4, ge=1, le=32)
+    """dbt worker threads: models and tests that do not depend on each other are built at the
+    same time, in one DuckDB process (1 builds one model at a time)."""
+
 
 class FreshnessSettings(_Section):
     """`[quality.freshness]`: age of the newest load in each raw table."""

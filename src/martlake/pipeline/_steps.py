@@ -175,6 +175,7 @@ def transform(rc: RunContext) -> StepResult:
         state_dir=rc.project.state_dir / "dbt",
         full_refresh=rc.full_refresh,
         vars=dbt_vars(rc.project),
+        threads=rc.project.settings.transform.threads,
         extra_model_paths=user_model_paths(rc.project),
     )
     for node in result.nodes:

@@ -57,6 +57,7 @@ def build_docs(project: Project) -> Path:
             database=project.warehouse_path,
             state_dir=state_dir,
             vars=dbt_vars(project),
+            threads=project.settings.transform.threads,
             extra_model_paths=user_model_paths(project),
         )
     if not result.success:

@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 PROJECT_DIR: Path = Path(__file__).resolve().parent / "dbt_project"
 """The dbt project shipped in the package (read-only at run time)."""
 
+DEFAULT_THREADS = 4
+"""dbt worker threads unless told otherwise: models without a path between them build at the
+same time, so one model's SQL runs while dbt prepares the next (DuckDB serialises commits)."""
+
 PROFILE_NAME = "martlake"
 TARGET_NAME = "duckdb"
 
@@ -86,7 +90,7 @@ def run_dbt(
     exclude: list[str] | None = None,
     full_refresh: bool = False,
     vars: dict[str, object] | None = None,
-    threads: int = 1,
+    threads: int = DEFAULT_THREADS,
     extra_model_paths: list[Path] | None = None,
 ) -> DbtResult:
     """Run a dbt command on the shipped project against a DuckDB file.

@@ -1,8 +1,9 @@
 """The Shopify order models, and the marts built incrementally by day or month from them, equal
 a full refresh, table by table (EXCEPT ALL both ways), after each kind of change a daily run
 meets: late orders, a late refund of a two-month-old order and orders re-read unchanged; an
-edited order (lines, customer, landing page) and a deleted order; a
-backfill of earlier orders; a renamed campaign (attribution matches orders against names).
+edited order (lines, customer, landing page) and a deleted order; a product renamed by its
+latest sale, then named as before when that order is deleted; a backfill of earlier orders; a
+renamed campaign (attribution matches orders against names).
 
 Works on crafted raw rows (tests/fixtures/raw plus the extractions each stage appends, loaded
 later than everything before, as real loads are); every stage runs dbt incrementally on the
@@ -54,6 +55,7 @@ INCREMENTAL = (
     "int_orders__sequenced",
     "int_orders__attributed",
     "int_product_sales__dated",
+    "int_product_variants",
     "shopify_unified",
     "shopify_order_lines",
     "shopify_refund_lines",
@@ -66,6 +68,7 @@ INCREMENTAL = (
     "int_customers__monthly",
 )
 PER_CUSTOMER = ("int_customers__daily_sales", "customer_ltv")
+PER_VARIANT = ("int_product_variants",)
 DATED = (
     "shopify_daily_metrics",
     "product_performance",
@@ -86,6 +89,24 @@ def late_orders(database: Path) -> None:
             line_id_offset=order_id * 100, created_at=created_at, customer_id=customer,
             email_hash=f"hash{customer}",
         )  # fmt: skip
+
+
+def renamed_product(database: Path) -> None:
+    """Order 2005, the latest sale of variant 9104 (order 1002's tea), names it otherwise."""
+    new_version(
+        database, 2005, "2024-03-01T06:00:00Z", copy_of=1002, line_id_offset=200500,
+        created_at="2024-02-20T15:00:00Z",
+    )  # fmt: skip
+    with duckdb.connect(str(database)) as con:
+        con.execute(
+            "update raw_shopify.order_lines set title = 'Breakfast tea tin', sku = 'TEA-TIN'"
+            " where order_id = 2005"
+        )
+
+
+def deleted_renaming_order(database: Path) -> None:
+    """Order 2005 deleted: the variant's latest sale is an earlier order again."""
+    delete_order(database, 2005, "2024-03-04T06:00:00Z")
 
 
 def edited_order(database: Path) -> None:
@@ -139,8 +160,8 @@ def campaign(database: Path) -> None:
 
 
 CHANGES = {
-    "late": [late_orders, late_refund, reread],
-    "edited_and_deleted": [edited_order, deleted_order],
+    "late": [late_orders, renamed_product, late_refund, reread],
+    "edited_and_deleted": [edited_order, deleted_order, deleted_renaming_order],
     "backfill": [backfill],
     "campaign": [campaign],
 }
@@ -151,6 +172,7 @@ class Stages:
     database: Path
     differences: dict[str, dict[str, int]] = field(default_factory=dict)
     before: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    tea_names: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
 
 def unified(database: Path) -> list[tuple[Any, ...]]:
@@ -184,6 +206,11 @@ def stages(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stages]:
         for change in CHANGES[stage]:
             change(database)
         tables = build(database, root / "dbt")
+        out.tea_names[stage] = query(
+            database,
+            "select distinct product_title, sku from marts.product_performance"
+            " where variant_id = 9104",
+        )
         copy = root / stage / "warehouse.duckdb"
         copy.parent.mkdir()
         shutil.copy(database, copy)
@@ -238,6 +265,15 @@ def test_each_change_reached_shopify_unified(stages: Stages) -> None:
     assert names == [("Winter Sale Extended",)]
 
 
+def test_a_variant_is_named_by_its_latest_sale_even_when_that_sale_goes(stages: Stages) -> None:
+    assert stages.tea_names["late"] == [("Breakfast tea tin", "TEA-TIN")]
+    assert stages.tea_names["edited_and_deleted"] == [("Breakfast tea", "TEA")]
+    kpis = query(
+        stages.database, "select product_title from marts.product_kpis where product_id = 9004"
+    )
+    assert kpis == [("Breakfast tea",)]
+
+
 def test_late_and_backfilled_orders_renumber_their_customers(stages: Stages) -> None:
     numbers = dict(
         query(
@@ -260,7 +296,7 @@ def test_a_deleted_order_leaves_every_order_model(stages: Stages) -> None:
     # stg_shopify__order_versions is the log of every load, the deleted order's too.
     orders = set(INCREMENTAL) - {"stg_shopify__order_versions"}
     tables = [row[0] for row in keyed if row[0].split(".")[1] in orders]
-    assert len(tables) == len(orders) - len(PER_CUSTOMER) - len(DATED)
+    assert len(tables) == len(orders) - len(PER_CUSTOMER) - len(PER_VARIANT) - len(DATED)
     for table in tables:
         rows = query(stages.database, f"select count(*) from {table} where order_id = 1006")
         assert rows == [(0,)], table
@@ -268,6 +304,12 @@ def test_a_deleted_order_leaves_every_order_model(stages: Stages) -> None:
         stages.database, "select count(*) from marts.customer_ltv where first_order_id = 1006"
     )
     assert ltv == [(0,)]
+    latest = query(
+        stages.database,
+        "select count(*) from intermediate.int_product_variants"
+        " where latest_sale_order_id in (1006, 2005)",
+    )
+    assert latest == [(0,)]
 
 
 def test_a_build_without_new_loads_rebuilds_no_order(stages: Stages, tmp_path: Path) -> None:

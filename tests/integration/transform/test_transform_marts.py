@@ -75,6 +75,7 @@ MODELS = {
     "campaign_daily": "marts",
     "int_product_sales__dated": "intermediate",
     "int_product_sales__by_order": "intermediate",
+    "int_product_variants": "intermediate",
     "int_customers__daily_sales": "intermediate",
     "int_customers__monthly": "intermediate",
     "product_performance": "marts",

@@ -265,3 +265,13 @@
         {{- (['_extract_run_id', '_ingested_at'] + also_excluded) | join(', ') -}}
     )))::hugeint)
 {%- endmacro %}
+
+{#-
+  The order the Shopify order models write their rows in: by load, then order id, as daily
+  builds append them (a newer order has a higher id). DuckDB keeps each row group's minimum
+  and maximum, so a lookup of recent orders by id then skips the rest of a table a full build
+  wrote too.
+-#}
+{% macro in_load_order(columns='order_id') -%}
+    order by {{ columns }}
+{%- endmacro %}

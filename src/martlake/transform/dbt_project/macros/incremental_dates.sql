@@ -66,20 +66,18 @@
     #}
     kept_firsts as (
         select
-            {{ customer_key('unified.customer_id', 'unified.email_hash') }} as customer_key,
-            unified.order_id,
-            unified.order_date,
-            unified.created_at
-        from {{ ref('shopify_unified') }} as unified
+            sequenced.customer_key,
+            sequenced.order_id,
+            sequenced.order_date,
+            sequenced.created_at
+        from {{ ref('int_orders__sequenced') }} as sequenced
         left join sold
-            on unified.order_id = sold.order_id
+            on sequenced.order_id = sold.order_id
         where sold.order_id is null
-            and {{ customer_key('unified.customer_id', 'unified.email_hash') }} in (
-                select customer_key from versions
-            )
+            and sequenced.customer_key in (select customer_key from versions)
         qualify row_number() over (
-            partition by {{ customer_key('unified.customer_id', 'unified.email_hash') }}
-            order by unified.created_at, unified.order_id
+            partition by sequenced.customer_key
+            order by sequenced.created_at, sequenced.order_id
         ) = 1
     )
     {%- endif %}
@@ -137,7 +135,7 @@
     union
     select built.month
     from {{ this }} as built
-    inner join ({{ product_variant_names() }}) as names
+    inner join {{ ref('int_product_variants') }} as names
         on built.product_id is not distinct from names.product_id
         and built.variant_id is not distinct from names.variant_id
     where (built.product_title, built.variant_title, built.sku)
@@ -150,17 +148,19 @@
     from ({{ shopify_dates_to_rebuild(customers=true) }}) as dates
 {%- endmacro %}
 
-{#- Each product variant's names, from its latest sale (product_performance). -#}
-{% macro product_variant_names() -%}
-    select
-        product_id,
-        variant_id,
-        arg_max(product_title, {{ latest_sale_order() }}) as product_title,
-        arg_max(variant_title, {{ latest_sale_order() }}) as variant_title,
-        arg_max(sku, {{ latest_sale_order() }}) as sku
+{#-
+  Rebuild keys (variant_key) of int_product_variants: the variants sold in the orders changed
+  since its previous build, and those whose latest sale was in one of them.
+-#}
+{% macro product_variants_to_rebuild() -%}
+    select {{ variant_key() }}
     from {{ ref('int_product_sales__dated') }}
     where movement = 'sale'
-    group by product_id, variant_id
+        and order_id in ({{ shopify_orders_changed_after(dates_built_through()) }})
+    union
+    select variant_key
+    from {{ this }}
+    where latest_sale_order_id in ({{ shopify_orders_changed_after(dates_built_through()) }})
 {%- endmacro %}
 
 {#- What the cost of goods of product_performance depends on besides its sales: the unit

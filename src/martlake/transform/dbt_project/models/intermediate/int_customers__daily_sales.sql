@@ -15,17 +15,27 @@
     on_schema_change='sync_all_columns',
 ) }}
 
-with orders as (
+{#- The orders of the rebuilt customers, found by the customer key int_orders__sequenced keeps:
+    worked out for every order of shopify_unified, the key would cost more than the rest. #}
+with customer_orders as (
+    select order_id, customer_key
+    from {{ ref('int_orders__sequenced') }}
+    where customer_key is not null
+        and {{ only_rebuilt('customer_key', 'shopify_customers_loaded') }}
+),
+
+orders as (
     select
-        order_id,
-        order_date,
-        currency_code,
-        gross_sales - discounts as sales,
-        {{ customer_key('customer_id', 'email_hash') }} as customer_key,
-        customer_order_number,
-        _ingested_at
-    from {{ ref('shopify_unified') }}
-    where {{ only_rebuilt(customer_key('customer_id', 'email_hash'), 'shopify_customers_loaded') }}
+        unified.order_id,
+        unified.order_date,
+        unified.currency_code,
+        unified.gross_sales - unified.discounts as sales,
+        customer_orders.customer_key,
+        unified.customer_order_number,
+        unified._ingested_at
+    from {{ ref('shopify_unified') }} as unified
+    inner join customer_orders
+        on unified.order_id = customer_orders.order_id
 ),
 
 cohorts as (

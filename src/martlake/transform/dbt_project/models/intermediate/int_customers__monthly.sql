@@ -3,7 +3,8 @@
 -- counts customers from it without a distinct aggregate over every order. Incremental by
 -- month: the months the orders loaded since the previous build can have changed
 -- (macros/incremental_dates.sql); a post-hook stamps every row with the new watermark.
--- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }},
+-- {{ ref('int_orders__sequenced') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -21,7 +22,7 @@ select
     bool_or(not is_new_customer) as is_returning,
     {{ shopify_ingested_through() }} as _ingested_through
 from {{ ref('shopify_unified') }}
-where {{ customer_key('customer_id', 'email_hash') }} is not null
+where (customer_id is not null or email_hash is not null)  -- the customer key is not null
     and {{ only_rebuilt(
         "cast(date_trunc('month', order_date) as date)", 'order_months_to_rebuild'
     ) }}

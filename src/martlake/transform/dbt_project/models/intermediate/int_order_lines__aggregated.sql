@@ -18,3 +18,4 @@ select
 from {{ ref('stg_shopify__order_lines') }}
 where {{ only_rebuilt('order_id', 'shopify_orders_loaded') }}
 group by order_id
+{{ in_load_order() }}

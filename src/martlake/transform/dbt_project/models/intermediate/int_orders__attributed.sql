@@ -216,3 +216,4 @@ from attributed
 left join campaigns
     on attributed.channel = campaigns.platform
     and attributed.campaign_id = campaigns.campaign_id
+{{ in_load_order() }}

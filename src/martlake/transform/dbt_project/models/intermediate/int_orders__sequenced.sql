@@ -8,6 +8,7 @@
     incremental_strategy='rebuild_keys',
     unique_key='order_id',
     rebuild_keys='sequenced_orders_to_rebuild',
+    rebuild_all_without=['created_at'],
     on_schema_change='sync_all_columns',
 ) }}
 
@@ -28,9 +29,12 @@ rebuilt as (
 select
     order_id,
     customer_key,
+    created_at,
+    order_date,
     case
         when customer_key is null then 1
         else row_number() over (partition by customer_key order by created_at, order_id)
     end as customer_order_number,
     _ingested_at
 from rebuilt
+{{ in_load_order() }}

@@ -27,3 +27,4 @@ select
 from {{ ref('int_product_sales__dated') }}
 where {{ only_rebuilt('order_id', 'shopify_orders_loaded') }}
 group by product_id, order_id
+{{ in_load_order() }}

@@ -86,3 +86,4 @@ inner join orders
     on refunds.order_id = orders.order_id
 left join lines
     on refunds.order_line_id = lines.order_line_id
+{{ in_load_order() }}

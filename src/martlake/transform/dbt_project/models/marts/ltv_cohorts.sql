@@ -83,10 +83,8 @@ touched_keys as materialized (
   and the latest version seen by then of each loaded order, unless it was a test or deleted.
 -#}
 previous_orders as (
-    select sequenced.customer_key, unified.created_at, unified.order_id, unified.order_date
+    select sequenced.customer_key, sequenced.created_at, sequenced.order_id, sequenced.order_date
     from {{ ref('int_orders__sequenced') }} as sequenced
-    inner join {{ ref('shopify_unified') }} as unified
-        on sequenced.order_id = unified.order_id
     where sequenced.customer_key in (select customer_key from touched_keys)
         and sequenced.order_id not in (select order_id from loaded_orders)
 

@@ -1,13 +1,15 @@
 -- One row per product (all variants) over the whole history: units, sales, returns, orders,
 -- first and last day sold, average prices and refund rate.
-with movements as (
-    select * from {{ ref('int_product_sales__dated') }}
-),
-
-names as (
-    select product_id, arg_max(product_title, {{ latest_sale_order() }}) as product_title
-    from movements
-    where movement = 'sale'
+-- Per product, the product title of its latest sale (the latest of its variants' latest sales,
+-- int_product_variants) and how many variants sold.
+with names as (
+    select
+        product_id,
+        arg_max(
+            product_title, {{ latest_sale_order('latest_sale_at', 'latest_sale_line_id') }}
+        ) as product_title,
+        count(variant_id) as variants_sold
+    from {{ ref('int_product_variants') }}
     group by product_id
 ),
 
@@ -17,16 +19,9 @@ order_totals as (
     select * from {{ ref('int_product_sales__by_order') }}
 ),
 
-variants as (
-    select product_id, count(variant_id) as variants_sold
-    from (select distinct product_id, variant_id from movements where movement = 'sale')
-    group by product_id
-),
-
 totals as (
     select
         order_totals.product_id,
-        coalesce(any_value(variants.variants_sold), 0) as variants_sold,
         cast(sum(order_totals.units) as bigint) as units,
         cast(sum(order_totals.returned_units) as bigint) as returned_units,
         sum(order_totals.gross_sales) as gross_sales,
@@ -38,15 +33,13 @@ totals as (
         max(order_totals.last_sold_date) as last_sold_date,
         max(order_totals.currency_code) as currency_code
     from order_totals
-    left join variants
-        on order_totals.product_id is not distinct from variants.product_id
     group by order_totals.product_id
 )
 
 select
     totals.product_id,
     names.product_title,
-    totals.variants_sold,
+    coalesce(names.variants_sold, 0) as variants_sold,
     totals.units,
     totals.returned_units,
     totals.orders,

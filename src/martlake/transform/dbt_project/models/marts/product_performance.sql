@@ -42,7 +42,8 @@ costed as (
 ),
 
 names as (
-    {{ product_variant_names() }}
+    select product_id, variant_id, product_title, variant_title, sku
+    from {{ ref('int_product_variants') }}
 ),
 
 monthly as (

@@ -4,7 +4,8 @@
 -- Incremental by month: the months the orders loaded since the previous build can have
 -- changed (macros/incremental_dates.sql); a post-hook stamps every row with the new
 -- watermark, so the table equals a full refresh.
--- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }},
+-- {{ ref('int_orders__sequenced') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='rebuild_keys',
@@ -24,26 +25,32 @@ with refunds as (
     ) }}
 ),
 
-{#- Only the orders of the months rebuilt and those refunded in them: the whole join would be
-    computed before the filters, for every order. #}
+{#- Only the orders of the months rebuilt and those refunded in them, chosen before the join
+    to their shipping address: joined first, every order would be. #}
+chosen as materialized (
+    select
+        order_id,
+        order_date,
+        gross_sales,
+        discounts,
+        is_new_customer,
+        currency_code,
+        {{ customer_key('customer_id', 'email_hash') }} as customer_key
+    from {{ ref('shopify_unified') }}
+    where {{ only_rebuilt(
+            "cast(date_trunc('month', order_date) as date)", 'order_months_to_rebuild'
+        ) }}
+        or order_id in (select order_id from refunds)
+),
+
 orders as (
     select
-        unified.order_id,
-        unified.order_date,
-        unified.gross_sales,
-        unified.discounts,
-        unified.is_new_customer,
-        unified.currency_code,
-        {{ customer_key('unified.customer_id', 'unified.email_hash') }} as customer_key,
+        chosen.*,
         nullif(upper(trim(staged.shipping_country_code)), '') as country_code,
         nullif(upper(trim(staged.shipping_province_code)), '') as province_code
-    from {{ ref('shopify_unified') }} as unified
+    from chosen
     inner join {{ ref('stg_shopify__orders') }} as staged
-        on unified.order_id = staged.order_id
-    where {{ only_rebuilt(
-            "cast(date_trunc('month', unified.order_date) as date)", 'order_months_to_rebuild'
-        ) }}
-        or unified.order_id in (select order_id from refunds)
+        on chosen.order_id = staged.order_id
 ),
 
 movements as (

@@ -4,7 +4,8 @@
 -- changed, the days new to the spine, and every day when the currency changed
 -- (macros/incremental_dates.sql); the post-hooks drop the days outside the spine and stamp
 -- every row with the new watermark, so the table equals a full refresh.
--- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }}
+-- depends_on: {{ ref('stg_shopify__order_versions') }}, {{ ref('stg_fairing__responses') }},
+-- {{ ref('int_orders__sequenced') }}
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',

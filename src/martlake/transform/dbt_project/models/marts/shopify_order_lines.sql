@@ -59,3 +59,4 @@ inner join orders
     on lines.order_id = orders.order_id
 left join returned
     on lines.order_line_id = returned.order_line_id
+{{ in_load_order() }}

@@ -17,6 +17,8 @@ with orders as (
         and {{ only_rebuilt('order_id', 'unified_orders_to_rebuild') }}
 ),
 
+{#- Each table joined is narrowed to the rebuilt orders first: joined whole, DuckDB would hash
+    every order's row of it. #}
 joined as (
     select
         orders.*,
@@ -32,13 +34,25 @@ joined as (
         attributed.attribution_method,
         attributed._attribution_fingerprint
     from orders
-    inner join {{ ref('int_orders__sequenced') }} as sequenced
+    inner join (
+        select * from {{ ref('int_orders__sequenced') }}
+        where {{ only_rebuilt('order_id', 'unified_orders_to_rebuild') }}
+    ) as sequenced
         on orders.order_id = sequenced.order_id
-    inner join {{ ref('int_orders__attributed') }} as attributed
+    inner join (
+        select * from {{ ref('int_orders__attributed') }}
+        where {{ only_rebuilt('order_id', 'unified_orders_to_rebuild') }}
+    ) as attributed
         on orders.order_id = attributed.order_id
-    left join {{ ref('int_order_lines__aggregated') }} as lines
+    left join (
+        select * from {{ ref('int_order_lines__aggregated') }}
+        where {{ only_rebuilt('order_id', 'unified_orders_to_rebuild') }}
+    ) as lines
         on orders.order_id = lines.order_id
-    left join {{ ref('int_refund_lines__aggregated') }} as refunds
+    left join (
+        select * from {{ ref('int_refund_lines__aggregated') }}
+        where {{ only_rebuilt('order_id', 'unified_orders_to_rebuild') }}
+    ) as refunds
         on orders.order_id = refunds.order_id
 )
 
@@ -89,3 +103,4 @@ select
     _ingested_at,
     _attribution_fingerprint
 from joined
+{{ in_load_order() }}

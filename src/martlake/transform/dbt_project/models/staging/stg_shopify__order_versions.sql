@@ -127,3 +127,4 @@ from loads
 left join built
     on loads.order_id = built.order_id
 {%- endif %}
+{{ in_load_order('_ingested_at, order_id') }}

@@ -93,3 +93,4 @@ select
     _extract_run_id,
     _ingested_at
 from latest
+{{ in_load_order() }}

@@ -41,3 +41,4 @@ inner join orders
 qualify row_number() over (
     partition by source.id order by source._extract_run_id desc
 ) = 1
+{{ in_load_order() }}
