@@ -258,6 +258,30 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#-
+  `only_rebuilt` for a table rebuilt by month (a `rebuild_keys` query of one column, `month`):
+  the rows whose `date_column` falls in a rebuilt month, or is NULL. The months' range is
+  spelled out as well, so DuckDB's zone maps skip the row groups outside it.
+-#}
+{% macro only_rebuilt_months(date_column, macro) -%}
+    {%- set month = "cast(date_trunc('month', " ~ date_column ~ ") as date)" -%}
+    {%- if is_incremental() and not rebuilds_everything() -%}
+        {%- set keys = rebuild_keys_relation() if macro == config.get('rebuild_keys')
+            else '(' ~ context[macro]() ~ ')' -%}
+        (
+            (
+                {{ month }} in (select month from {{ keys }} as keys)
+                and {{ date_column }} >= (select min(month) from {{ keys }} as keys)
+                and {{ date_column }}
+                    < cast((select max(month) from {{ keys }} as keys) + interval 1 month as date)
+            )
+            or {{ date_column }} is null
+        )
+    {%- else -%}
+        {{ only_rebuilt(month, macro) }}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A fingerprint of a group's rows without their load columns, in any order
     (stg_shopify__order_versions). -#}
 {% macro rows_fingerprint(also_excluded=[]) -%}

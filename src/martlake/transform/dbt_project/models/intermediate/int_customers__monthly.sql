@@ -23,7 +23,5 @@ select
     {{ shopify_ingested_through() }} as _ingested_through
 from {{ ref('shopify_unified') }}
 where (customer_id is not null or email_hash is not null)  -- the customer key is not null
-    and {{ only_rebuilt(
-        "cast(date_trunc('month', order_date) as date)", 'order_months_to_rebuild'
-    ) }}
+    and {{ only_rebuilt_months('order_date', 'order_months_to_rebuild') }}
 group by 1, 2

@@ -25,9 +25,7 @@ with movements as (
         *,
         cast(date_trunc('month', date) as date) as month
     from {{ ref('int_product_sales__dated') }}
-    where {{ only_rebuilt(
-        "cast(date_trunc('month', date) as date)", 'product_months_to_rebuild'
-    ) }}
+    where {{ only_rebuilt_months('date', 'product_months_to_rebuild') }}
 ),
 
 costed as (

@@ -20,9 +20,7 @@
 with refunds as (
     select order_id, refund_date, subtotal
     from {{ ref('stg_shopify__refund_lines') }}
-    where {{ only_rebuilt(
-        "cast(date_trunc('month', refund_date) as date)", 'order_months_to_rebuild'
-    ) }}
+    where {{ only_rebuilt_months('refund_date', 'order_months_to_rebuild') }}
 ),
 
 {#- Only the orders of the months rebuilt and those refunded in them, chosen before the join
@@ -37,9 +35,7 @@ chosen as materialized (
         currency_code,
         {{ customer_key('customer_id', 'email_hash') }} as customer_key
     from {{ ref('shopify_unified') }}
-    where {{ only_rebuilt(
-            "cast(date_trunc('month', order_date) as date)", 'order_months_to_rebuild'
-        ) }}
+    where {{ only_rebuilt_months('order_date', 'order_months_to_rebuild') }}
         or order_id in (select order_id from refunds)
 ),
 
