@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -180,3 +182,27 @@ def test_options_that_do_not_apply_to_parse_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match="not apply to dbt `parse`"):
         run_dbt("parse", database=tmp_path / "w.duckdb", state_dir=tmp_path, **options)  # type: ignore[arg-type]
+
+
+def test_the_garbage_collector_pauses_while_dbt_runs_and_only_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dbt.cli.main import dbtRunner
+
+    invoke = dbtRunner.invoke
+    seen: list[bool] = []
+
+    def spying(self: Any, args: list[str], **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return invoke(self, args, **kwargs)
+
+    monkeypatch.setattr(dbtRunner, "invoke", spying)
+    run_dbt("parse", database=tmp_path / "w.duckdb", state_dir=tmp_path / "state")
+    assert seen == [False] and gc.isenabled()
+
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        run_dbt("parse", database=tmp_path / "w.duckdb", state_dir=tmp_path / "state")
+        assert seen == [False, False] and not gc.isenabled()
+    finally:
+        gc.enable()
