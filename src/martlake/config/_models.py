@@ -52,7 +52,19 @@ class WarehouseSettings(_Section):
     """DuckDB file, relative to the project directory."""
 
 
-class ShopifySettings(_Section):
+class _HttpSourceSection(_Section):
+    """What every source read over HTTP shares: how long to wait and how often to try."""
+
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
+    """Seconds to wait for each HTTP response before the request counts as failed and is
+    retried with backoff."""
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
+    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
+    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
+    all) before the source fails the run."""
+
+
+class ShopifySettings(_HttpSourceSection):
     """`[sources.shopify]`: a Shopify store read through the Admin REST API."""
 
     shop: str
@@ -67,13 +79,6 @@ class ShopifySettings(_Section):
     page_size: int = Field(default=250, ge=1, le=250)
     base_url: str | None = None
     """Override `https://<shop>` (proxies, the sandbox)."""
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
-    """Seconds to wait for each HTTP response before the request counts as failed and is
-    retried with backoff."""
-    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
-    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
-    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
-    all) before the source fails the run."""
     bulk: Literal["auto", "always", "never"] = "auto"
     """Read orders with a GraphQL bulk operation (one JSONL file) instead of paging REST:
     `auto` for backfills (first run, `--full-refresh`, `--start-date`), `always`, or `never`."""
@@ -83,7 +88,7 @@ class ShopifySettings(_Section):
     """Give up on a bulk operation that has not finished after this many seconds."""
 
 
-class MetaAdsSettings(_Section):
+class MetaAdsSettings(_HttpSourceSection):
     """`[sources.meta_ads]`: Meta (Facebook/Instagram) ad accounts via the Marketing API."""
 
     account_ids: list[str] = Field(min_length=1)
@@ -98,13 +103,6 @@ class MetaAdsSettings(_Section):
     page_size: int = Field(default=500, ge=1, le=5000)
     base_url: str | None = None
     """Override `https://graph.facebook.com` (proxies, the sandbox)."""
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
-    """Seconds to wait for each HTTP response before the request counts as failed and is
-    retried with backoff."""
-    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
-    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
-    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
-    all) before the source fails the run."""
     async_reports: Literal["auto", "always", "never"] = "auto"
     """Read insights through async report runs: `auto` for windows longer than 7 days
     (backfills, the lookback), `always`, or `never` (synchronous GETs only)."""
@@ -120,7 +118,7 @@ class MetaAdsSettings(_Section):
     are still read from each action's `value`, i.e. the ad set's attribution setting."""
 
 
-class GoogleAdsSettings(_Section):
+class GoogleAdsSettings(_HttpSourceSection):
     """`[sources.google_ads]`: Google Ads customers via the Google Ads API (REST)."""
 
     customer_ids: list[str] = Field(min_length=1)
@@ -144,13 +142,6 @@ class GoogleAdsSettings(_Section):
     """Override `https://googleads.googleapis.com` (proxies, the sandbox)."""
     token_url: str | None = None
     """Override `https://oauth2.googleapis.com/token` (proxies, the sandbox)."""
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
-    """Seconds to wait for each HTTP response before the request counts as failed and is
-    retried with backoff."""
-    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
-    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
-    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
-    all) before the source fails the run."""
 
     @field_validator("customer_ids")
     @classmethod
@@ -170,7 +161,7 @@ def _customer_id(value: str) -> str:
     return digits
 
 
-class TikTokAdsSettings(_Section):
+class TikTokAdsSettings(_HttpSourceSection):
     """`[sources.tiktok_ads]`: TikTok advertisers via the TikTok API for Business."""
 
     advertiser_ids: list[str] = Field(min_length=1)
@@ -185,16 +176,9 @@ class TikTokAdsSettings(_Section):
     page_size: int = Field(default=1000, ge=1, le=1000)
     base_url: str | None = None
     """Override `https://business-api.tiktok.com` (proxies, the sandbox)."""
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
-    """Seconds to wait for each HTTP response before the request counts as failed and is
-    retried with backoff."""
-    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
-    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
-    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
-    all) before the source fails the run."""
 
 
-class FairingSettings(_Section):
+class FairingSettings(_HttpSourceSection):
     """`[sources.fairing]`: post-purchase survey responses via the Fairing API."""
 
     api_token: SecretStr | None = None
@@ -206,13 +190,6 @@ class FairingSettings(_Section):
     lookback_days: int = Field(default=7, ge=0)
     """Responses are updated and arrive late, so each run re-reads responses inserted since
     the newest one loaded minus this many days."""
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=600)
-    """Seconds to wait for each HTTP response before the request counts as failed and is
-    retried with backoff."""
-    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1, le=20)
-    """Tries per HTTP request, the first included: a timeout, a refused connection, a 429 or a
-    5xx is retried with jittered exponential backoff from 0.5 s (8 tries wait about a minute in
-    all) before the source fails the run."""
 
 
 class SourcesSettings(_Section):
