@@ -40,12 +40,8 @@ shop as (
 ),
 
 customers as (
-    select
-        month,
-        count(*) as customers,
-        count(*) filter (where is_returning) as returning_customers
+    select month, customers, returning_customers
     from {{ ref('int_customers__monthly') }}
-    group by 1
 ),
 
 marketing as (
