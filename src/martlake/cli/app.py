@@ -158,6 +158,14 @@ def run(
             envvar="MARTLAKE_FULL_REFRESH", help="Ignore watermarks, rebuild every model."
         ),
     ] = False,
+    no_alerts: Annotated[
+        bool,
+        typer.Option(
+            "--no-alerts",
+            envvar="MARTLAKE_NO_ALERTS",
+            help="Send no alert (and leave the alert history as it is).",
+        ),
+    ] = False,
 ) -> None:
     """Run the pipeline: extract → load → transform → quality → reconcile → publish.
 
@@ -184,6 +192,7 @@ def run(
         start_date=_day(start_date),
         end_date=_day(end_date),
         full_refresh=full_refresh,
+        alerts=not no_alerts,
     )
     project = load_project(project_dir)
     result = run_pipeline(project, options, progress=RichProgress(console))

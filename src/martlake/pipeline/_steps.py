@@ -74,6 +74,7 @@ class RunContext:
     start_date: date | None = None
     end_date: date | None = None
     full_refresh: bool = False
+    send_alerts: bool = True
     http_options: dict[str, float] = field(default_factory=dict)
     checks: list[CheckResult] = field(default_factory=list)
     alerts: list[AlertOutcome] = field(default_factory=list)
@@ -277,8 +278,9 @@ def _checked(rc: RunContext, step: str, results: list[CheckResult], what: str) -
         for r in found:
             if r.severity.rank >= Severity.WARN.rank:
                 rc.progress.unit(step, f"{name} {r.table}", r.severity.value, None, 0.0)
-    sent = dispatch(rc.project, rc.warehouse, rc.run_id, results, scope="immediate")
-    rc.alerts = [*rc.alerts, *sent]
+    if rc.send_alerts:
+        sent = dispatch(rc.project, rc.warehouse, rc.run_id, results, scope="immediate")
+        rc.alerts = [*rc.alerts, *sent]
     status = {
         Severity.CRITICAL: StepStatus.FAILED,
         Severity.ERROR: StepStatus.FAILED,
@@ -292,7 +294,7 @@ def send_run_alerts(rc: RunContext) -> None:
     """Send the run's warnings as one message and its resolutions (the CRITICAL/ERROR alerts
     went out with their step); a failure here is logged, never raised, so it cannot hide the
     run's own outcome."""
-    if not rc.checks:
+    if not rc.checks or not rc.send_alerts:
         return
     try:
         sent = dispatch(rc.project, rc.warehouse, rc.run_id, rc.checks, scope="deferred")

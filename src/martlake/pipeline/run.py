@@ -43,6 +43,8 @@ class RunOptions:
         start_date: Backfill: re-read sources from this day.
         end_date: Backfill: read sources up to this day.
         full_refresh: Ignore watermarks and rebuild incremental models from scratch.
+        alerts: Send the checks' alerts; False sends none and leaves the alert history as it
+            is (a backfill or a rerun that should not tell anyone).
     """
 
     skip: frozenset[str] = frozenset()
@@ -51,6 +53,7 @@ class RunOptions:
     start_date: date | None = None
     end_date: date | None = None
     full_refresh: bool = False
+    alerts: bool = True
 
 
 @dataclass
@@ -180,6 +183,7 @@ def run_pipeline(
             start_date=options.start_date,
             end_date=options.end_date,
             full_refresh=options.full_refresh,
+            send_alerts=options.alerts,
             http_options=dict(http_options or {}),
         )
         result = RunResult(run_id=run_id, started_at=started_at)

@@ -1,5 +1,6 @@
 """When a run and `martlake check` send their alerts: CRITICAL/ERROR with their step, the
-run's warnings in one message at its end (also when a step fails), resolutions once."""
+run's warnings in one message at its end (also when a step fails), resolutions once; none
+with `--no-alerts`."""
 
 from __future__ import annotations
 
@@ -115,6 +116,29 @@ def test_check_sends_alerts_like_a_run_unless_no_alerts(
         [GONE],
     )
     assert run_id.startswith("check-")
+
+
+def test_run_with_no_alerts_checks_and_keeps_the_results_but_tells_no_one(
+    shop: Path, monkeypatch: pytest.MonkeyPatch, inbox: Inbox, webhook: WebhookReceiver
+) -> None:
+    wh = DuckDBWarehouse(shop / "warehouse.duckdb")
+    alerts = wh.query("select count(*) from martlake.dq_alert")[0][0]
+    results = wh.query("select count(*) from martlake.dq_check_result")[0][0]
+    inbox.messages.clear()
+    webhook.posts.clear()
+
+    assert main(["run", "-p", str(shop), "--only", "quality", "--no-alerts"]) == 1
+    monkeypatch.setenv("MARTLAKE_NO_ALERTS", "1")
+    assert main(["run", "-p", str(shop), "--only", "quality"]) == 1
+    monkeypatch.delenv("MARTLAKE_NO_ALERTS")
+
+    assert inbox.messages == [] and webhook.posts == []
+    assert wh.query("select count(*) from martlake.dq_alert")[0][0] == alerts
+    assert wh.query("select count(*) from martlake.dq_check_result")[0][0] > results
+
+    assert main(["run", "-p", str(shop), "--only", "quality"]) == 1
+    assert "[martlake] CRITICAL freshness raw_shopify.orders" in inbox.subjects
+    assert inbox.subjects[-1] == "[martlake] resolved: inventory raw_shopify.gone"
 
 
 @pytest.mark.slow
